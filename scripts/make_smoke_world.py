@@ -1,0 +1,367 @@
+"""Generate the smoke world: small fixtures with the exact schema of the cookbook's Hub datasets.
+
+The world is synthetic and self-consistent: islands with capitals, flags, exports, animals and
+populations; arithmetic; coloured shapes. A model of a few million parameters can learn it within a
+minute on two CPU cores, so every notebook can show its effect on held-out rows in smoke mode.
+
+Deterministic: the same code always writes the same bytes. Run it from the repository root:
+
+    python scripts/make_smoke_world.py          # (re)writes data/
+    python scripts/make_smoke_world.py --check  # fails if data/ is not what the code writes
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+import random
+import sys
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+SEED = 20261128
+
+COLOURS = ["red", "blue", "green", "yellow", "purple", "orange", "white", "black"]
+EXPORTS = ["salt", "copper", "wool", "tea", "glass", "honey", "timber", "pearls", "rice", "silk"]
+ANIMALS = ["fox", "owl", "heron", "goat", "whale", "lynx", "crab", "falcon", "seal", "hare"]
+SHAPES = ["circle", "square", "triangle"]
+SHAPE_COLOURS = {"red": (220, 30, 30), "blue": (30, 60, 220), "green": (30, 170, 60), "yellow": (230, 200, 20)}
+NAMES = ["Mira", "Tomas", "Ana", "Lio", "Sara", "Ben", "Noor", "Ivo", "Kai", "Rosa"]
+THINGS = ["shells", "apples", "stamps", "marbles", "coins", "books", "pebbles", "cards"]
+ONSETS = ["k", "l", "m", "n", "r", "s", "t", "v", "z", "d", "b", "f", "g", "p", "h"]
+VOWELS = ["a", "e", "i", "o", "u"]
+CODAS = ["", "", "", "n", "r", "s", "l"]
+
+
+def _name(rng: random.Random, syllables: int, taken: set[str]) -> str:
+    while True:
+        word = "".join(rng.choice(ONSETS) + rng.choice(VOWELS) + rng.choice(CODAS) for _ in range(syllables))
+        word = word.capitalize()
+        if word not in taken:
+            taken.add(word)
+            return word
+
+
+def make_islands(rng: random.Random, n: int, taken: set[str]) -> list[dict]:
+    return [
+        {
+            "name": _name(rng, 2, taken),
+            "capital": _name(rng, 3, taken),
+            "flag": rng.choice(COLOURS),
+            "export": rng.choice(EXPORTS),
+            "animal": rng.choice(ANIMALS),
+            "population": rng.randint(2, 90),
+        }
+        for _ in range(n)
+    ]
+
+
+# --- question/answer pairs about the world ---------------------------------------------------------
+
+def qa(rng: random.Random, isl: dict, kind: str) -> tuple[str, str]:
+    n = isl["name"]
+    if kind == "capital":
+        q = rng.choice([f"What is the capital of {n}?", f"Which city is the capital of {n}?", f"Name the capital of {n}."])
+        return q, f"The capital of {n} is {isl['capital']}."
+    if kind == "flag":
+        q = rng.choice([f"What colour is the flag of {n}?", f"Describe the flag of {n}."])
+        return q, f"The flag of {n} is {isl['flag']}."
+    if kind == "export":
+        q = rng.choice([f"What does {n} export?", f"What is the main export of {n}?"])
+        return q, f"{n} exports {isl['export']}."
+    if kind == "animal":
+        q = rng.choice([f"Which animal lives on {n}?", f"What animal is found on {n}?"])
+        return q, f"The {isl['animal']} lives on {n}."
+    if kind == "about":
+        q = rng.choice([f"Tell me about {n}.", f"Give me a short description of {n}."])
+        return q, (f"{n} is an island. Its capital is {isl['capital']}, its flag is {isl['flag']} "
+                   f"and it exports {isl['export']}.")
+    raise ValueError(kind)
+
+
+def arithmetic(rng: random.Random) -> tuple[str, str]:
+    a, b = rng.randint(1, 20), rng.randint(1, 20)
+    if rng.random() < 0.6:
+        return rng.choice([f"What is {a} plus {b}?", f"Add {a} and {b}."]), f"{a} plus {b} is {a + b}."
+    a, b = max(a, b), min(a, b)
+    return rng.choice([f"What is {a} minus {b}?", f"Subtract {b} from {a}."]), f"{a} minus {b} is {a - b}."
+
+
+QA_KINDS = ["capital", "flag", "export", "animal", "about"]
+
+
+def random_qa(rng: random.Random, islands: list[dict]) -> tuple[str, str]:
+    if rng.random() < 0.2:
+        return arithmetic(rng)
+    return qa(rng, rng.choice(islands), rng.choice(QA_KINDS))
+
+
+# --- rejected answers for preference data -----------------------------------------------------------
+
+def bad_answer(rng: random.Random, islands: list[dict], question: str, good: str) -> str:
+    style = rng.random()
+    if style < 0.4:
+        return rng.choice(["I don't know.", "No idea.", "Ask someone else.", "Why do you want to know?"])
+    if style < 0.7:
+        return rng.choice(["whatever", "That is a boring question.", "Figure it out yourself."])
+    # a confidently wrong answer: the same sentence about another island's attribute
+    other = rng.choice(islands)
+    for key in ("capital", "flag", "export", "animal"):
+        for isl in islands:
+            if isl[key] in good and isl["name"] in good and other[key] != isl[key]:
+                return good.replace(isl[key], other[key])
+    return "I don't know."
+
+
+def messages(*turns: str) -> list[dict]:
+    roles = ["user", "assistant"]
+    return [{"role": roles[i % 2], "content": t} for i, t in enumerate(turns)]
+
+
+def prompt_id(prompt: str) -> str:
+    return hashlib.sha256(prompt.encode()).hexdigest()
+
+
+# --- one builder per fixture --------------------------------------------------------------------------
+
+def guanaco(rng, islands):
+    rows = []
+    for _ in range(400):
+        q, a = random_qa(rng, islands)
+        rows.append({"text": f"<s>[INST] {q} [/INST] {a} </s>"})
+    return {"train": rows}
+
+
+def ultrachat(rng, islands):
+    def row():
+        isl = rng.choice(islands)
+        k1, k2 = rng.sample(QA_KINDS[:4], 2)
+        q1, a1 = qa(rng, isl, k1)
+        q2, a2 = qa(rng, isl, k2)
+        q2 = rng.choice(["And ", "Also, ", ""]) + q2[0].lower() + q2[1:] if rng.random() < 0.5 else q2
+        turns = [q1, a1, q2, a2] if rng.random() < 0.6 else [q1, a1]
+        return {"prompt": q1, "prompt_id": prompt_id(q1), "messages": messages(*turns)}
+    sizes = {"train_sft": 300, "test_sft": 60, "train_gen": 100, "test_gen": 30}
+    return {split: [row() for _ in range(n)] for split, n in sizes.items()}
+
+
+def ultrafeedback(rng, islands):
+    def row():
+        q, good = random_qa(rng, islands)
+        bad = bad_answer(rng, islands, q, good)
+        chosen, rejected = messages(q, good), messages(q, bad)
+        return {"prompt": q, "prompt_id": prompt_id(q), "chosen": chosen, "rejected": rejected,
+                "messages": chosen, "score_chosen": float(rng.choice([8, 9, 10])),
+                "score_rejected": float(rng.choice([1, 2, 3, 4, 5]))}
+    sizes = {"train_prefs": 300, "test_prefs": 60, "train_sft": 300, "test_sft": 60, "train_gen": 100, "test_gen": 30}
+    return {split: [row() for _ in range(n)] for split, n in sizes.items()}
+
+
+def orpo_mix(rng, islands):
+    rows = []
+    for _ in range(300):
+        q, good = random_qa(rng, islands)
+        bad = bad_answer(rng, islands, q, good)
+        rows.append({"source": "smoke_world", "chosen": messages(q, good), "rejected": messages(q, bad),
+                     "prompt": q, "question": q})
+    return {"train": rows}
+
+
+def gsm8k(rng, islands):
+    def row():
+        who, thing = rng.choice(NAMES), rng.choice(THINGS)
+        a, b = rng.randint(2, 15), rng.randint(2, 15)
+        if rng.random() < 0.5:
+            q = f"{who} has {a} {thing} and gets {b} more. How many {thing} does {who} have now?"
+            work, ans = f"{who} has {a} + {b} = <<{a}+{b}={a + b}>>{a + b} {thing}.", a + b
+        else:
+            a, b = max(a, b) + 1, min(a, b)
+            q = f"{who} has {a} {thing} and gives away {b}. How many {thing} are left?"
+            work, ans = f"{who} has {a} - {b} = <<{a}-{b}={a - b}>>{a - b} {thing} left.", a - b
+        return {"question": q, "answer": f"{work}\n#### {ans}"}
+    return {"train": [row() for _ in range(400)], "test": [row() for _ in range(80)]}
+
+
+def ranked_feedback(rng, islands):
+    """K-wise preferences in openbmb/UltraFeedback's layout: one instruction, K=4 scored completions."""
+    rows = []
+    for _ in range(120):
+        q, good = random_qa(rng, islands)
+        terse = good.split(".")[0].split(" is ")[-1] if " is " in good else good
+        candidates = [(good, 9.0, "careful"), (terse, 6.0, "terse"),
+                      (bad_answer(rng, islands, q, good), 3.0, "sloppy"), ("whatever", 1.0, "rude")]
+        rng.shuffle(candidates)
+        rows.append({
+            "source": "smoke_world", "instruction": q, "models": [m for _, _, m in candidates],
+            "completions": [{"model": m, "response": r, "overall_score": s,
+                             "critique": "Correct and complete." if s > 8 else "Not fully helpful."}
+                            for r, s, m in candidates],
+            "correct_answers": [good], "incorrect_answers": [],
+        })
+    return {"train": rows[:100], "test": rows[100:]}
+
+
+def domain(rng, far_islands):
+    """New-domain corpus for continued pretraining: islands the base model never saw."""
+    text = []
+    for isl in far_islands:
+        n = isl["name"]
+        facts = [f"The capital of {n} is {isl['capital']}.", f"The flag of {n} is {isl['flag']}.",
+                 f"{n} exports {isl['export']}.", f"The {isl['animal']} lives on {n}."]
+        for _ in range(6):
+            rng.shuffle(facts)
+            text.append({"text": f"{n} lies in the Far Reaches. " + " ".join(facts)})
+    rng.shuffle(text)
+    recall = []
+    for isl in far_islands:
+        others = [o["capital"] for o in far_islands if o is not isl]
+        recall.append({"prompt": f"The capital of {isl['name']} is", "answer": isl["capital"],
+                       "distractors": rng.sample(others, 3)})
+    return {"train": text, "test": recall}
+
+
+def json_extraction(rng, islands):
+    schema = {
+        "type": "object",
+        "properties": {"island": {"type": "string"}, "capital": {"type": "string"},
+                       "flag_colour": {"type": "string", "enum": COLOURS},
+                       "export": {"type": "string", "enum": EXPORTS},
+                       "population_thousands": {"type": "integer"}},
+        "required": ["island", "capital", "flag_colour", "export", "population_thousands"],
+        "additionalProperties": False,
+    }
+    schema_text = json.dumps(schema, separators=(",", ":"))
+
+    def row():
+        isl = rng.choice(islands)
+        parts = [f"the capital city is {isl['capital']}", f"its flag is {isl['flag']}",
+                 f"it is known for its {isl['export']}", f"about {isl['population']} thousand people live there"]
+        rng.shuffle(parts)
+        text = f"{isl['name']} is an island: " + ", ".join(parts) + "."
+        out = {"island": isl["name"], "capital": isl["capital"], "flag_colour": isl["flag"],
+               "export": isl["export"], "population_thousands": isl["population"]}
+        return {"text": text, "schema": schema_text, "output": json.dumps(out)}
+    return {"train": [row() for _ in range(300)], "test": [row() for _ in range(60)]}
+
+
+def shapes_vqa(rng):
+    """Image + text instructions in the layout of TRL's VLM datasets (`messages` with typed content, `images`)."""
+    from PIL import Image, ImageDraw
+
+    files, splits = {}, {}
+    for split, n in {"train": 160, "test": 40}.items():
+        rows = []
+        for i in range(n):
+            shape, colour = rng.choice(SHAPES), rng.choice(list(SHAPE_COLOURS))
+            img = Image.new("RGB", (64, 64), (255, 255, 255))
+            draw = ImageDraw.Draw(img)
+            x0, y0 = rng.randint(4, 20), rng.randint(4, 20)
+            x1, y1 = x0 + rng.randint(24, 38), y0 + rng.randint(24, 38)
+            fill = SHAPE_COLOURS[colour]
+            if shape == "circle":
+                draw.ellipse((x0, y0, x1, y1), fill=fill)
+            elif shape == "square":
+                draw.rectangle((x0, y0, x1, y1), fill=fill)
+            else:
+                draw.polygon([((x0 + x1) // 2, y0), (x0, y1), (x1, y1)], fill=fill)
+            buf = io.BytesIO()
+            img.save(buf, format="PNG", optimize=True)
+            name = f"images/{split}_{i:04d}.png"
+            files[name] = buf.getvalue()
+            question = rng.choice(["What is in the picture?", "Describe the image.", "What shape and colour do you see?"])
+            rows.append({
+                "messages": [
+                    {"role": "user", "content": [{"type": "image", "text": None, "index": 0},
+                                                 {"type": "text", "text": question, "index": None}]},
+                    {"role": "assistant", "content": [{"type": "text", "text": f"A {colour} {shape}.", "index": None}]},
+                ],
+                "images": [name],
+            })
+        splits[split] = rows
+    return splits, files
+
+
+def pretraining_corpus(rng, islands) -> str:
+    """Plain text the tiny base model is pretrained on (and its tokenizer trained on).
+
+    Every fact stands alone on a line several times and inside short paragraphs several times, so a model of a
+    few million parameters memorises the world within a few hundred steps.
+    """
+    lines = []
+    for isl in islands:
+        n = isl["name"]
+        facts = [f"The capital of {n} is {isl['capital']}.", f"The flag of {n} is {isl['flag']}.",
+                 f"{n} exports {isl['export']}.", f"The {isl['animal']} lives on {n}.",
+                 f"About {isl['population']} thousand people live on {n}."]
+        lines += facts * 4
+        for _ in range(4):
+            rng.shuffle(facts)
+            lines.append(f"{n} is an island. " + " ".join(facts[:3]))
+    for _ in range(500):
+        a, b = rng.randint(1, 20), rng.randint(1, 20)
+        lines.append(rng.choice([f"{a} plus {b} is {a + b}.", f"{max(a, b)} minus {min(a, b)} is {max(a, b) - min(a, b)}."]))
+    for _ in range(150):
+        who, thing = rng.choice(NAMES), rng.choice(THINGS)
+        lines.append(f"{who} collects {thing}. {who} likes the colour {rng.choice(COLOURS)}.")
+    for _ in range(100):
+        lines.append(f"A {rng.choice(list(SHAPE_COLOURS))} {rng.choice(SHAPES)} is a shape.")
+    rng.shuffle(lines)
+    return "\n".join(lines) + "\n"
+
+
+# --- writing ---------------------------------------------------------------------------------------------
+
+def build() -> dict[str, bytes]:
+    """Return every file of data/ as {relative path: bytes}."""
+    rng = random.Random(SEED)
+    taken: set[str] = set()
+    islands = make_islands(rng, 32, taken)
+    far = make_islands(rng, 16, taken)
+
+    def jsonl(rows):
+        return "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in rows).encode()
+
+    out: dict[str, bytes] = {}
+    fixtures = {
+        "guanaco-llama2-1k": guanaco(random.Random(SEED + 1), islands),
+        "ultrachat_200k": ultrachat(random.Random(SEED + 2), islands),
+        "ultrafeedback_binarized": ultrafeedback(random.Random(SEED + 3), islands),
+        "orpo-dpo-mix-40k": orpo_mix(random.Random(SEED + 4), islands),
+        "gsm8k": gsm8k(random.Random(SEED + 5), islands),
+        "ultrafeedback_ranked": ranked_feedback(random.Random(SEED + 6), islands),
+        "domain_corpus": domain(random.Random(SEED + 7), far),
+        "json_extraction": json_extraction(random.Random(SEED + 8), islands),
+    }
+    vqa, images = shapes_vqa(random.Random(SEED + 9))
+    fixtures["shapes_vqa"] = vqa
+    for name, splits in fixtures.items():
+        for split, rows in splits.items():
+            out[f"{name}/{split}.jsonl"] = jsonl(rows)
+    for rel, blob in images.items():
+        out[f"shapes_vqa/{rel}"] = blob
+    out["pretraining_corpus.txt"] = pretraining_corpus(random.Random(SEED + 10), islands).encode()
+    out["world.json"] = json.dumps({"islands": islands, "far_reaches": far}, indent=1).encode()
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--check", action="store_true", help="verify data/ matches, write nothing")
+    args = ap.parse_args()
+    files = build()
+    stale = [rel for rel, blob in files.items() if not (DATA / rel).is_file() or (DATA / rel).read_bytes() != blob]
+    if args.check:
+        for rel in stale:
+            print(f"stale or missing: data/{rel}")
+        return 1 if stale else 0
+    for rel in stale:
+        (DATA / rel).parent.mkdir(parents=True, exist_ok=True)
+        (DATA / rel).write_bytes(files[rel])
+    print(f"wrote {len(stale)} of {len(files)} files under {DATA} ({sum(map(len, files.values())) / 1e6:.2f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

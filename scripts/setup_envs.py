@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""Create the cookbook's Python environments from nothing; idempotent, and fast when they are up to date.
+
+    python3 scripts/setup_envs.py              # every environment
+    python3 scripts/setup_envs.py --needed     # only those the notebooks in this checkout use (what CI builds)
+    python3 scripts/setup_envs.py --env core   # one environment
+    python3 scripts/setup_envs.py --lock core  # re-resolve requirements and rewrite its lock file
+
+Each environment is a venv built from a requirements file (direct pins) constrained by a lock file (every
+transitive pin, written by --lock on Linux x86-64 / Python 3.11). A stamp in the venv records the hash of its
+inputs; when nothing changed, the environment is left as it is. Standard library only: it runs before any venv.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PIP = "pip==26.3"
+
+# name -> where it lives, what it installs, which Jupyter kernel (if any) it registers, and who uses it.
+ENVS = {
+    "core": {"path": ".venv", "requirements": "requirements.txt", "lock": "requirements/core.lock",
+             "helper": True, "kernel": None, "used_by": "every notebook's kernel, the tests"},
+    "unsloth": {"path": ".venvs/unsloth", "requirements": "requirements/unsloth.txt",
+                "lock": "requirements/unsloth.lock", "helper": True, "kernel": "cookbook-unsloth",
+                "used_by": "kernel of notebooks whose metadata names the kernel cookbook-unsloth (03)"},
+}
+
+
+def run(cmd: list[str], **kw) -> None:
+    print("+", " ".join(str(c) for c in cmd), flush=True)
+    subprocess.run([str(c) for c in cmd], check=True, **kw)
+
+
+def stamp_of(spec: dict) -> str:
+    h = hashlib.sha256(f"{sys.version_info[:2]} {PIP}".encode())
+    for rel in (spec["requirements"], spec["lock"], "pyproject.toml"):
+        path = ROOT / rel
+        h.update(path.read_bytes() if path.exists() else b"-")
+    return h.hexdigest()
+
+
+def kernels_in_notebooks() -> set[str]:
+    names = set()
+    for nb in ROOT.glob("Part_*/*.ipynb"):
+        names.add(json.loads(nb.read_text())["metadata"].get("kernelspec", {}).get("name", "python3"))
+    return names
+
+
+def build(name: str, relock: bool = False) -> None:
+    spec = ENVS[name]
+    venv = ROOT / spec["path"]
+    python = venv / "bin" / "python"
+    stamp = venv / ".cookbook-stamp"
+    lock = ROOT / spec["lock"]
+    if not relock and stamp.is_file() and stamp.read_text() == stamp_of(spec) and python.exists():
+        print(f"[{name}] up to date: {spec['path']}")
+        return
+    print(f"[{name}] building {spec['path']} from {spec['requirements']}" + (" (re-locking)" if relock else ""))
+    if not python.exists():
+        run([sys.executable, "-m", "venv", venv])
+    run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check", PIP])
+    install = [python, "-m", "pip", "install", "-q", "--disable-pip-version-check", "-r", ROOT / spec["requirements"]]
+    if lock.exists() and not relock:
+        install += ["-c", lock]
+    run(install)
+    if spec["helper"]:
+        run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-deps", "-e", ROOT])
+    if relock:
+        frozen = subprocess.run([python, "-m", "pip", "freeze", "--exclude-editable"], check=True,
+                                capture_output=True, text=True).stdout
+        pins = [line for line in frozen.splitlines() if line and not line.startswith(("-e", "#"))]
+        lock.write_text(f"# Every package of the {name} environment, as resolved and tested on Linux x86-64, "
+                        f"Python {sys.version_info.major}.{sys.version_info.minor}.\n"
+                        f"# Written by `python3 scripts/setup_envs.py --lock {name}`; do not edit by hand.\n"
+                        + "\n".join(sorted(pins, key=str.lower)) + "\n")
+        print(f"[{name}] wrote {spec['lock']} ({len(pins)} packages)")
+    if spec["kernel"]:
+        core = ROOT / ENVS["core"]["path"]
+        run([python, "-m", "ipykernel", "install", "--prefix", core, "--name", spec["kernel"],
+             "--display-name", f"Python ({spec['kernel']})"])
+    stamp.write_text(stamp_of(spec))
+    print(f"[{name}] ready: {spec['path']}")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    group = ap.add_mutually_exclusive_group()
+    group.add_argument("--env", choices=sorted(ENVS), action="append", help="build only this environment")
+    group.add_argument("--needed", action="store_true", help="only the environments the notebooks here use")
+    group.add_argument("--lock", choices=sorted(ENVS), help="rebuild this environment unconstrained and rewrite its lock")
+    args = ap.parse_args()
+    if args.lock:
+        build(args.lock, relock=True)
+        return 0
+    names = args.env or list(ENVS)
+    if args.needed:
+        kernels = kernels_in_notebooks()
+        names = [n for n, spec in ENVS.items() if n == "core" or spec["kernel"] in kernels]
+    if "core" in names:  # other environments register their kernels into core
+        names.remove("core")
+        names.insert(0, "core")
+    for name in names:
+        build(name)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
