@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -44,7 +46,7 @@ def run(model_dir: Path, tokenizer, quantized: bool, steps: int) -> dict:
     torch.cuda.empty_cache()
     torch.cuda.reset_peak_memory_stats()
     model = AutoModelForCausalLM.from_pretrained(model_dir, **kwargs)
-    weights_gib = torch.cuda.memory_allocated() / 2**30
+    weights_gib = torch.cuda.memory_allocated() / 2**30  # this process loaded nothing else before
     g = torch.Generator().manual_seed(0)
     rows = torch.randint(3, 32000, (steps * BATCH * ACCUM + BATCH, SEQ), generator=g).tolist()
     data = Dataset.from_dict({"input_ids": rows})
@@ -62,29 +64,37 @@ def run(model_dir: Path, tokenizer, quantized: bool, steps: int) -> dict:
               "weights_GiB": round(weights_gib, 2), "peak_VRAM_GiB": round(m.peak_gib, 2),
               "seconds": round(m.seconds, 1), "tokens_per_s": round(tokens / m.seconds),
               "final_loss": per_step[-1]["loss"] if per_step else None}
-    del trainer, model
-    torch.cuda.empty_cache()
     return result
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", type=int, default=8)
+    ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "sft_footprint.json")
+    ap.add_argument("--variant", choices=["qlora", "lora"], help="(internal) run one variant in this process")
+    ap.add_argument("--model-dir", type=Path, help="(internal)")
     args = ap.parse_args()
     assert torch.cuda.is_available(), "this benchmark needs a CUDA GPU"
     tokenizer = transformers.AutoTokenizer.from_pretrained(cookbook.tiny_model("llama"))
+    if args.variant:  # one variant per process, so the peak memory of one cannot leak into the other
+        print(json.dumps(run(args.model_dir, tokenizer, args.variant == "qlora", args.steps)))
+        return
     model_dir = Path(tempfile.mkdtemp()) / "tinyllama-arch"
     torch.manual_seed(0)
     LlamaForCausalLM(LlamaConfig(**TINYLLAMA)).to(torch.bfloat16).save_pretrained(model_dir)
-    results = [run(model_dir, tokenizer, q, args.steps) for q in (True, False)]
+    results = []
+    for variant in ("qlora", "lora"):
+        out = subprocess.run([sys.executable, __file__, "--variant", variant, "--model-dir", str(model_dir),
+                              "--steps", str(args.steps)], check=True, capture_output=True, text=True).stdout
+        results.append(json.loads(out.strip().splitlines()[-1]))
     record = {"benchmark": "notebook 01 full-mode recipe, TinyLlama-1.1B architecture (random init)",
               "gpu": torch.cuda.get_device_name(0), "date": time.strftime("%Y-%m-%d"),
               "shape": {"seq_len": SEQ, "batch": BATCH, "grad_accum": ACCUM, "lora_r": 16, "targets": "all-linear"},
               "versions": {"torch": torch.__version__, "transformers": transformers.__version__, "trl": trl.__version__,
                            "python": platform.python_version()},
               "results": results}
-    out = Path(__file__).parent / "results" / "sft_footprint.json"
-    out.write_text(json.dumps(record, indent=1))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(record, indent=1))
     print(json.dumps(record, indent=1))
 
 

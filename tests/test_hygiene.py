@@ -3,6 +3,7 @@
 import json
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -86,3 +87,11 @@ def test_no_secrets_in_tracked_files():
             continue
         found = SECRET.findall(path.read_text(errors="ignore"))
         assert not found, f"{rel} contains what looks like a secret"
+
+
+def test_lint():
+    ruff = Path(sys.executable).parent / "ruff"
+    if not ruff.exists():
+        pytest.skip("ruff is in requirements.txt; run `make setup`")
+    out = subprocess.run([str(ruff), "check", "scripts", "tests", "benchmarks"], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout[-3000:]
