@@ -8,6 +8,7 @@ beside the executed copy. Exit code 1 when a cell fails (the executed copy still
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -35,7 +36,7 @@ def main() -> int:
     path = find(sys.argv[1])
     nb = nbformat.read(path, as_version=4)
     kernel = nb.metadata.get("kernelspec", {}).get("name", "python3")
-    out_dir = ROOT / "outputs" / path.stem
+    out_dir = Path(os.environ.get("COOKBOOK_OUTPUTS", ROOT / "outputs")) / path.stem
     out_dir.mkdir(parents=True, exist_ok=True)
     executed = out_dir / path.name
     print(f"running {path.relative_to(ROOT)} (kernel {kernel}) ...", flush=True)
@@ -48,8 +49,8 @@ def main() -> int:
         print(str(err)[-3000:], file=sys.stderr)
         ok = False
     nbformat.write(nb, executed)
-    print(f"{'done' if ok else 'FAILED'} in {time.perf_counter() - t0:.0f} s; executed notebook: "
-          f"{executed.relative_to(ROOT)}; artifacts: {sorted(p.name for p in out_dir.iterdir())}")
+    print(f"{'done' if ok else 'FAILED'} in {time.perf_counter() - t0:.0f} s; executed notebook: {executed}; "
+          f"artifacts: {sorted(p.name for p in out_dir.iterdir())}")
     return 0 if ok else 1
 
 

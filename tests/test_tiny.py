@@ -60,3 +60,24 @@ def test_other_families_config(family, model_type):
 
     cfg = getattr(transformers, recipe["config"])(**recipe["kwargs"])
     assert cfg.model_type == model_type and cfg.hidden_size % 256 == 0
+
+
+def test_llava_takes_an_image_and_a_chat():
+    import torch
+    from transformers import AutoModelForCausalLM, AutoProcessor, LlavaForConditionalGeneration
+
+    path = cookbook.tiny_model("llava")
+    processor = AutoProcessor.from_pretrained(path)
+    model = LlavaForConditionalGeneration.from_pretrained(path).eval()
+    row = cookbook.load_dataset("HuggingFaceH4/llava-instruct-mix-vsft", "test", smoke=True)[0]
+    prompt = processor.apply_chat_template(row["messages"][:1], add_generation_prompt=True)
+    assert "<image>" in prompt and prompt.endswith("<|assistant|>\n")
+    inputs = processor(images=row["images"], text=prompt, return_tensors="pt")
+    image_token = model.config.image_token_index
+    assert (inputs["input_ids"] == image_token).sum() == model.config.image_seq_length == 16
+    with torch.no_grad():
+        out = model(**inputs)
+    assert out.logits.shape[:2] == inputs["input_ids"].shape
+    # the language model inside is the pretrained tiny Llama, not a fresh one
+    lm = AutoModelForCausalLM.from_pretrained(cookbook.tiny_model("llama"))
+    assert torch.equal(model.model.language_model.layers[0].mlp.up_proj.weight, lm.model.layers[0].mlp.up_proj.weight)

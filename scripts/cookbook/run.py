@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import random
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +36,19 @@ class Run:
         """An artifact written by an earlier notebook, or None when that notebook has not been run here."""
         path = outputs_root().joinpath(notebook, *parts)
         return path if path.exists() else None
+
+    def require(self, notebook: str, *parts: str) -> Path:
+        """An earlier notebook's artifact; when it is missing, run that notebook first (saying so), in this mode."""
+        path = self.upstream(notebook, *parts)
+        if path is None:
+            print(f"{'/'.join((notebook, *parts))} is missing, so running notebook {notebook} first to make it ...",
+                  flush=True)
+            env = {**os.environ, "COOKBOOK_MODE": "smoke" if self.smoke else "full"}
+            subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / "run_notebook.py"), notebook], check=True, env=env)
+            path = self.upstream(notebook, *parts)
+            if path is None:
+                raise FileNotFoundError(f"notebook {notebook} ran but did not write {'/'.join(parts)}")
+        return path
 
 
 def resolve_mode(env: str | None, cuda: bool) -> bool:

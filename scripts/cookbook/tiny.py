@@ -44,6 +44,22 @@ FAMILIES = {
                            "router_aux_loss_coef": 0.02, "output_router_logits": False},
                 "pretrain": PRETRAIN},
 }
+# LLaVA-style VLM: a small CLIP vision tower (random init) + projector + the pretrained tiny Llama as language model.
+# 64x64 images in 16x16 patches: 16 image tokens per image (the CLS token is dropped, strategy "default").
+LLAVA = {"vision": {"hidden_size": 256, "intermediate_size": 512, "num_hidden_layers": 2, "num_attention_heads": 4,
+                    "image_size": 64, "patch_size": 16, "projection_dim": 256},
+         "vision_feature_select_strategy": "default", "vision_feature_layer": -1, "seed": 0}
+VLM_CHAT_TEMPLATE = (
+    "{%- for message in messages %}"
+    "{{ '<|' + message['role'] + '|>\n' }}"
+    "{%- if message['content'] is string %}{{ message['content'] }}"
+    "{%- else %}{%- for part in message['content'] %}"
+    "{%- if part['type'] == 'image' %}{{ '<image>\n' }}{%- elif part['type'] == 'text' %}{{ part['text'] }}{%- endif %}"
+    "{%- endfor %}{%- endif %}"
+    "{{ eos_token + '\n' }}"
+    "{%- endfor %}"
+    "{%- if add_generation_prompt %}{{ '<|assistant|>\n' }}{%- endif %}"
+)
 
 
 def cache_dir() -> Path:
@@ -122,9 +138,13 @@ def tokenizer_path() -> Path:
 
 
 def tiny_model(family: str = "llama") -> str:
-    """Path of a tiny pretrained model of `family` (llama, mistral, mixtral), built on first use and cached."""
+    """Path of a tiny model of `family` (llama, mistral, mixtral: pretrained; llava: a VLM), built once and cached."""
+    if family == "llava":
+        llama = Path(tiny_model("llama"))
+        name = f"tiny-llava-{_fingerprint(LLAVA, VLM_CHAT_TEMPLATE, llama.name)}"
+        return str(_cached(name, lambda folder: _build_llava(folder, llama)))
     if family not in FAMILIES:
-        raise KeyError(f"no tiny recipe for {family!r}; families: {sorted(FAMILIES)}")
+        raise KeyError(f"no tiny recipe for {family!r}; families: {sorted(FAMILIES) + ['llava']}")
     recipe = FAMILIES[family]
     tok_dir = tokenizer_path()
     name = f"tiny-{family}-{_fingerprint(recipe, TOKENIZER, CHAT_TEMPLATE)}"
@@ -171,3 +191,35 @@ def _build_text_model(folder: Path, recipe: dict, tok_dir: Path) -> None:
     (folder / "cookbook_recipe.json").write_text(json.dumps(info, indent=2))
     print(f"  {info['parameters'] / 1e6:.1f}M parameters, pretrain loss {info['final_pretrain_loss']}, "
           f"{info['seconds']} s", flush=True)
+
+
+def _build_llava(folder: Path, llama: Path) -> None:
+    """LLaVA layout: vision tower -> multi-modal projector -> language model; processor with an <image> token."""
+    import torch
+    import transformers
+
+    tok = transformers.AutoTokenizer.from_pretrained(llama)
+    tok.add_tokens(["<image>"], special_tokens=True)
+    lm = transformers.AutoModelForCausalLM.from_pretrained(llama)
+    lm.resize_token_embeddings(len(tok))
+    vision = transformers.CLIPVisionConfig(**LLAVA["vision"])
+    config = transformers.LlavaConfig(
+        vision_config=vision, text_config=lm.config, image_token_index=tok.convert_tokens_to_ids("<image>"),
+        image_seq_length=(vision.image_size // vision.patch_size) ** 2,
+        vision_feature_select_strategy=LLAVA["vision_feature_select_strategy"],
+        vision_feature_layer=LLAVA["vision_feature_layer"])
+    torch.manual_seed(LLAVA["seed"])
+    model = transformers.LlavaForConditionalGeneration(config)
+    model.model.language_model.load_state_dict(lm.model.state_dict())
+    model.lm_head.load_state_dict(lm.lm_head.state_dict())
+    model.generation_config.pad_token_id = tok.pad_token_id
+    size = vision.image_size
+    processor = transformers.LlavaProcessor(
+        image_processor=transformers.CLIPImageProcessor(size={"shortest_edge": size},
+                                                        crop_size={"height": size, "width": size}),
+        tokenizer=tok, patch_size=vision.patch_size, num_additional_image_tokens=1,
+        vision_feature_select_strategy=LLAVA["vision_feature_select_strategy"], chat_template=VLM_CHAT_TEMPLATE)
+    model.save_pretrained(folder)
+    processor.save_pretrained(folder)
+    info = {"recipe": LLAVA, "language_model": llama.name, "parameters": sum(t.numel() for t in model.parameters())}
+    (folder / "cookbook_recipe.json").write_text(json.dumps(info, indent=2))
