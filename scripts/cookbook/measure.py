@@ -17,6 +17,14 @@ class Measurement:
     def __str__(self) -> str:
         return f"{self.seconds:.1f} s, {self.memory} {self.peak_gib:.2f} GiB"
 
+    def save(self, path, **extra) -> None:
+        """Write the measurement (plus e.g. steps=...) as JSON, for later notebooks to compare against."""
+        import json
+        from pathlib import Path
+
+        record = {"seconds": round(self.seconds, 2), "peak_gib": round(self.peak_gib, 3), "memory": self.memory, **extra}
+        Path(path).write_text(json.dumps(record, indent=1))
+
 
 @contextmanager
 def measure():

@@ -42,7 +42,7 @@ def plot_comparison(table: dict[str, dict[str, float]], title: str = "", path: P
         bars = ax.bar(labels, values, color=[f"C{i}" for i in range(len(labels))])
         ax.bar_label(bars, fmt="%.3g")
         ax.set_title(metric)
-        ax.tick_params(axis="x", rotation=20)
+        plt.setp(ax.get_xticklabels(), rotation=25, ha="right")
     if title:
         fig.suptitle(title)
     fig.tight_layout()
