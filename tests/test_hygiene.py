@@ -95,3 +95,14 @@ def test_lint():
         pytest.skip("ruff is in requirements.txt; run `make setup`")
     out = subprocess.run([str(ruff), "check", "scripts", "tests", "benchmarks"], cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stdout[-3000:]
+
+
+def test_every_environment_has_its_requirements_and_lock():
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import setup_envs
+
+    for name, spec in setup_envs.ENVS.items():
+        assert (ROOT / spec["requirements"]).is_file(), f"{name}: {spec['requirements']} missing"
+        if "gpu" not in spec["lock"]:  # locks are written on the CPU machine; the GPU vLLM set is resolve-tested
+            assert (ROOT / spec["lock"]).is_file(), f"{name}: {spec['lock']} missing (setup_envs.py --lock {name})"
+        assert all(v for v in pins(spec["requirements"]).values()), f"{name}: unpinned requirement"
