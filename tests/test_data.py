@@ -83,3 +83,14 @@ def test_unknown_dataset_or_split_is_a_clear_error():
         cookbook.load_dataset("nobody/nothing", "train", smoke=True)
     with pytest.raises(KeyError, match="has splits"):
         cookbook.load_dataset("mlabonne/guanaco-llama2-1k", "test", smoke=True)
+
+
+def test_explicit_prompt_splits_pairs_and_rejects_broken_ones():
+    from cookbook.prefs import explicit_prompt
+
+    ds = cookbook.load_dataset("HuggingFaceH4/ultrafeedback_binarized", "test_prefs", smoke=True)
+    row = explicit_prompt(ds[0], 0)
+    assert row["prompt"] == ds[0]["chosen"][:-1] and row["chosen"] == ds[0]["chosen"][-1:]
+    broken = {"chosen": ds[0]["chosen"], "rejected": [{"role": "user", "content": "other"}, ds[0]["rejected"][-1]]}
+    with pytest.raises(ValueError, match="row 7"):
+        explicit_prompt(broken, 7)
