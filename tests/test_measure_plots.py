@@ -30,3 +30,13 @@ def test_plot_comparison(tmp_path):
     table = {"LoRA": {"time (s)": 10, "peak GiB": 2}, "full": {"time (s)": 30, "peak GiB": 9}}
     fig = cookbook.plot_comparison(table, path=tmp_path / "bars.png")
     assert len(fig.axes) == 2 and (tmp_path / "bars.png").is_file()
+
+
+def test_measurement_save_writes_json(tmp_path):
+    import json
+
+    with cookbook.measure() as m:
+        time.sleep(0.01)
+    m.save(tmp_path / "cost.json", steps=3)
+    record = json.loads((tmp_path / "cost.json").read_text())
+    assert record["steps"] == 3 and record["seconds"] >= 0.01 and record["memory"] == m.memory

@@ -29,3 +29,19 @@ def test_start_prints_one_line_and_makes_outputs(tmp_path, monkeypatch, capsys):
     assert run.upstream("98_Missing", "merged") is None
     (tmp_path / "98_There" / "merged").mkdir(parents=True)
     assert run.upstream("98_There", "merged") == tmp_path / "98_There" / "merged"
+
+
+def test_require_returns_an_existing_artifact_without_running_anything(tmp_path, monkeypatch):
+    monkeypatch.setenv("COOKBOOK_OUTPUTS", str(tmp_path))
+    (tmp_path / "01_Upstream" / "merged").mkdir(parents=True)
+    run = cookbook.start("99_Test")
+    assert run.require("01_Upstream", "merged") == tmp_path / "01_Upstream" / "merged"
+
+
+def test_require_fails_loudly_when_the_upstream_notebook_cannot_run(tmp_path, monkeypatch):
+    import subprocess
+
+    monkeypatch.setenv("COOKBOOK_OUTPUTS", str(tmp_path))
+    run = cookbook.start("99_Test")
+    with pytest.raises(subprocess.CalledProcessError):
+        run.require("77_No_Such_Notebook", "merged")
