@@ -1,0 +1,20 @@
+"""Dataset formats shared by several notebooks. Each one is written out in the notebook that teaches it first
+(01 for Llama-2 `[INST]` text) and imported from here by later notebooks and scripts."""
+
+from __future__ import annotations
+
+import re
+
+INST_TURN = re.compile(r"\[INST\](.*?)\[/INST\](.*?)(?=\[INST\]|$)", re.S)
+
+
+def inst_to_prompt_completion(row: dict, idx: int) -> dict:
+    """One `<s>[INST] question [/INST] answer </s>` row -> TRL prompt/completion messages (notebook 01, step 2)."""
+    body = row["text"].strip().removeprefix("<s>").removesuffix("</s>")
+    turns = INST_TURN.findall(body.replace("</s><s>", ""))
+    if not turns:
+        raise ValueError(f"row {idx}: no [INST] ... [/INST] turn in {row['text'][:80]!r}")
+    messages = []
+    for user, assistant in turns:
+        messages += [{"role": "user", "content": user.strip()}, {"role": "assistant", "content": assistant.strip()}]
+    return {"prompt": messages[:-1], "completion": messages[-1:]}
