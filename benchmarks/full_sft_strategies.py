@@ -55,8 +55,13 @@ def main() -> None:
                    "--grad-accum", "2", "--out", str(out)]
             run_env = env
         t0 = time.time()
-        proc = subprocess.run(cmd, cwd=ROOT, env=run_env, capture_output=True, text=True, timeout=600)
+        try:
+            proc = subprocess.run(cmd, cwd=ROOT, env=run_env, capture_output=True, text=True, timeout=240)
+        except subprocess.TimeoutExpired as err:
+            proc = subprocess.CompletedProcess(cmd, -9, str(err.stdout or ""), f"timed out after {err.timeout} s")
         (work / f"{strategy}.log").write_text(proc.stdout + proc.stderr)
+        if os.environ.get("OUT"):
+            Path(os.environ["OUT"], f"full_sft_{strategy}.log").write_text((proc.stdout + proc.stderr)[-200000:])
         if proc.returncode == 0 and (out / "result.json").is_file():
             result = json.loads((out / "result.json").read_text())
         else:

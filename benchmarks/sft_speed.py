@@ -142,6 +142,7 @@ def main() -> None:
     ap.add_argument("--profile", default="", help="variants to profile (torch.profiler, 2 steps), comma-separated")
     ap.add_argument("--profile-dir", default=os.environ.get("OUT", "."))
     ap.add_argument("--model-dir", default=os.path.join(tempfile.gettempdir(), "tinyllama-arch-bf16"))
+    ap.add_argument("--timeout", type=int, default=240, help="seconds per variant")
     ap.add_argument("--one", help="(internal) run this variant in this process and print its JSON")
     args = ap.parse_args()
     if args.one:
@@ -157,9 +158,12 @@ def main() -> None:
                          "targets": "all linear", "warmup_steps_excluded": WARMUP}, date=time.strftime("%Y-%m-%d"))
     for name in args.variants.split(","):
         t0 = time.time()
-        proc = subprocess.run([sys.executable, __file__, "--one", name, "--steps", str(args.steps), "--model-dir",
-                               args.model_dir, "--profile", args.profile, "--profile-dir", args.profile_dir],
-                              capture_output=True, text=True, timeout=420)
+        cmd = [sys.executable, __file__, "--one", name, "--steps", str(args.steps), "--model-dir", args.model_dir,
+               "--profile", args.profile, "--profile-dir", args.profile_dir]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
+        except subprocess.TimeoutExpired as err:
+            proc = subprocess.CompletedProcess(cmd, -9, "", f"timed out after {err.timeout} s")
         lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
         if lines:
             result = json.loads(lines[-1][7:])
