@@ -71,6 +71,27 @@ def test_install_cells_are_identical_and_pins_match_requirements():
         assert core[name] == version, f"install cell says {name} {version}, requirements.txt pins {core[name]}"
 
 
+def test_other_kernels_install_their_own_environment():
+    """A notebook on another kernel (03: cookbook-unsloth) installs that environment's file, with matching pins."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from setup_envs import ENVS
+
+    by_kernel = {spec["kernel"]: spec for spec in ENVS.values() if spec["kernel"]}
+    for nb in NOTEBOOKS:
+        kernel = load(nb)["metadata"].get("kernelspec", {}).get("name", "python3")
+        if kernel == "python3":
+            continue
+        assert kernel in by_kernel, f"{nb.name}: kernel {kernel!r} is not built by scripts/setup_envs.py"
+        req = by_kernel[kernel]["requirements"]
+        cell = "".join(load(nb)["cells"][1]["source"])
+        assert f"-r\", f\"{{repo}}/{req}\"" in cell, f"{nb.name}: install cell does not install {req}"
+        tested = re.search(rf"Tested with (.*) \({re.escape(req)}\)", cell).group(1)
+        env_pins = pins(req)
+        for item in tested.split(", "):
+            name, version = item.split(" ")
+            assert env_pins[name] == version, f"{nb.name} says {name} {version}, {req} pins {env_pins[name]}"
+
+
 def test_requirements_are_pinned_and_locked():
     core = pins("requirements.txt")
     assert all(core.values()), f"unpinned: {[n for n, v in core.items() if not v]}"
