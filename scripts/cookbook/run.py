@@ -25,6 +25,7 @@ class Run:
     bf16: bool  # compute in bfloat16 (a CUDA GPU that supports it); float32 otherwise
     out: Path  # this notebook's artifacts: outputs/<notebook>/
     seed: int
+    gpus: int = 0  # CUDA GPUs on the machine; a notebook trains on one, multi-GPU runs are launched processes (02)
 
     @property
     def dtype(self):
@@ -59,8 +60,23 @@ def resolve_mode(env: str | None, cuda: bool) -> bool:
     return value == "smoke" or (not value and not cuda)
 
 
+def machine_gpus() -> int:
+    """NVIDIA GPUs on this machine (nvidia-smi), without initializing CUDA in this process."""
+    try:
+        out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return 0
+    return sum(line.startswith("GPU ") for line in out.splitlines())
+
+
 def start(notebook: str, seed: int = 42) -> Run:
     """Pick the run mode, seed everything, create outputs/<notebook>/ and say in one line what will run."""
+    gpus = machine_gpus()
+    if gpus > 1 and "CUDA_VISIBLE_DEVICES" not in os.environ and "LOCAL_RANK" not in os.environ:
+        # A Trainer that sees several GPUs in one process wraps the model in nn.DataParallel, which TRL refuses.
+        # A notebook trains on one GPU; multi-GPU training runs as one launched process per GPU (notebook 02).
+        os.environ["CUDA_VISIBLE_DEVICES"] = "0"
+        print(f"{gpus} GPUs found: this notebook uses GPU 0 (multi-GPU runs are launched as processes, see 02).")
     import numpy as np
     import torch
 
@@ -81,4 +97,4 @@ def start(notebook: str, seed: int = 42) -> Run:
     torch.manual_seed(seed)
     out = outputs_root() / notebook
     out.mkdir(parents=True, exist_ok=True)
-    return Run(notebook=notebook, smoke=smoke, device=device, bf16=bf16, out=out, seed=seed)
+    return Run(notebook=notebook, smoke=smoke, device=device, bf16=bf16, out=out, seed=seed, gpus=gpus)
