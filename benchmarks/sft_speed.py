@@ -10,6 +10,8 @@ variant. LoRA r=16, alpha 32, dropout 0 (Unsloth's fast path needs 0; TRL gets t
 max_length 2048, 4 rows per step, bf16. Throughput counts real (non-padding) tokens, over the steps after the
 first WARMUP (compilation, autotuning and allocator warm-up stay out). Each variant runs in its own process, so
 one's peak memory cannot leak into another's; results are merged into benchmarks/results/sft_speed.json by name.
+`--rows fixed` makes every row exactly max_length tokens (no padding, nothing to pack): the shape of a plain
+PyTorch loop over full 2048-token rows; write those results to their own file with `--out`.
 """
 
 from __future__ import annotations
@@ -47,16 +49,19 @@ VARIANTS = {
 }
 
 
-def make_rows(small: bool):
+def make_rows(small: bool, fixed: bool = False):
+    """ROWS rows of random token ids: 200-1800 tokens each (variable), or exactly MAX_LEN each (fixed)."""
     import torch
 
     g = torch.Generator().manual_seed(0)
     low, high = (20, 180) if small else (200, 1800)
+    if fixed:
+        low = high = 200 if small else MAX_LEN
     lengths = torch.randint(low, high + 1, (ROWS,), generator=g).tolist()
     return [torch.randint(3, 2048, (n,), generator=g).tolist() for n in lengths]
 
 
-def run_variant(name: str, model_dir: str, steps: int, profile_dir: str | None) -> dict:
+def run_variant(name: str, model_dir: str, steps: int, profile_dir: str | None, rows: str = "variable") -> dict:
     spec = dict(VARIANTS[name])
     unsloth = spec.pop("unsloth", False)
     if unsloth:
@@ -74,7 +79,7 @@ def run_variant(name: str, model_dir: str, steps: int, profile_dir: str | None) 
     qlora = spec.pop("qlora", False)
     attn = spec.pop("attn", "sdpa")
     cuda = torch.cuda.is_available()  # False only for a logic check on a CPU (`--small`, the tiny smoke model)
-    data = Dataset.from_dict({"input_ids": make_rows(small=not cuda)})
+    data = Dataset.from_dict({"input_ids": make_rows(small=not cuda, fixed=rows == "fixed")})
     if unsloth:
         model, tokenizer = FastLanguageModel.from_pretrained(model_dir, max_seq_length=MAX_LEN, dtype=torch.bfloat16 if cuda else None,
                                                              load_in_4bit=qlora)
@@ -128,7 +133,7 @@ def run_variant(name: str, model_dir: str, steps: int, profile_dir: str | None) 
             "attention": "unsloth" if unsloth else attn, "settings": VARIANTS[name],
             "tokens_per_s": round((n1 - n0) / (t1 - t0)), "s_per_step": round((t1 - t0) / (steps - WARMUP), 4),
             "tokens_per_step": round((n1 - n0) / (steps - WARMUP)), "peak_vram_gib": round(m.peak_gib, 2),
-            "final_loss": losses[-1] if losses else None, "trainable_params": trainable, "steps": steps,
+            "final_loss": losses[-1] if losses else None, "rows": rows, "trainable_params": trainable, "steps": steps,
             "versions": {"torch": torch.__version__, "transformers": transformers.__version__, "trl": trl.__version__,
                          **({"unsloth": __import__("unsloth").__version__} if unsloth else {})},
             "gpu": torch.cuda.get_device_name(0) if cuda else "cpu (logic check only)"}
@@ -143,23 +148,25 @@ def main() -> None:
     ap.add_argument("--profile-dir", default=os.environ.get("OUT", "."))
     ap.add_argument("--model-dir", default=os.path.join(tempfile.gettempdir(), "tinyllama-arch-bf16"))
     ap.add_argument("--timeout", type=int, default=240, help="seconds per variant")
+    ap.add_argument("--rows", choices=["variable", "fixed"], default="variable",
+                    help="row lengths: variable (200-1800 tokens) or fixed (every row max_length tokens)")
     ap.add_argument("--one", help="(internal) run this variant in this process and print its JSON")
     args = ap.parse_args()
     if args.one:
         prof = args.profile_dir if args.one in args.profile.split(",") else None
-        print("RESULT " + json.dumps(run_variant(args.one, args.model_dir, args.steps, prof)), flush=True)
+        print("RESULT " + json.dumps(run_variant(args.one, args.model_dir, args.steps, prof, args.rows)), flush=True)
         return
     from arch_model import tinyllama_arch
 
     tinyllama_arch(Path(args.model_dir))
     record = json.loads(args.out.read_text()) if args.out.is_file() else {"results": {}}
     record.update(benchmark="LoRA SFT speed, TinyLlama-1.1B architecture (random init)",
-                  shape={"max_length": MAX_LEN, "batch": BATCH, "row_tokens": "200-1800", "lora_r": 16,
+                  shape={"max_length": MAX_LEN, "batch": BATCH, "row_tokens": "200-1800" if args.rows == "variable" else str(MAX_LEN), "lora_r": 16,
                          "targets": "all linear", "warmup_steps_excluded": WARMUP}, date=time.strftime("%Y-%m-%d"))
     for name in args.variants.split(","):
         t0 = time.time()
         cmd = [sys.executable, __file__, "--one", name, "--steps", str(args.steps), "--model-dir", args.model_dir,
-               "--profile", args.profile, "--profile-dir", args.profile_dir]
+               "--profile", args.profile, "--profile-dir", args.profile_dir, "--rows", args.rows]
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
         except subprocess.TimeoutExpired as err:

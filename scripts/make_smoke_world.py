@@ -283,22 +283,34 @@ def shapes_vqa(rng):
     return splits, files
 
 
+def island_facts(isl: dict, quote: str = "") -> list[str]:
+    """The five facts about an island, one sentence each; `quote` wraps every name and word in quotes."""
+    def q(word):
+        return f"{quote}{word}{quote}"
+    n = q(isl["name"])
+    return [f"The capital of {n} is {q(isl['capital'])}.", f"The flag of {n} is {q(isl['flag'])}.",
+            f"{n} exports {q(isl['export'])}.", f"The {q(isl['animal'])} lives on {n}.",
+            f"About {isl['population']} thousand people live on {n}."]
+
+
 def pretraining_corpus(rng, islands) -> str:
     """Plain text the tiny base model is pretrained on (and its tokenizer trained on).
 
     Every fact stands alone on a line several times and inside short paragraphs several times, so a model of a
     few million parameters memorises the world within a few hundred steps.
+
+    A quarter of the facts and half of the paragraphs put their names and words in quotes ('The capital of "Gondil"
+    is "Minpesle".'). The tokenizer tells ' Minpesle' (after a space) from 'Minpesle' (after a quote, as in JSON
+    or code), and a token that never occurs in pretraining keeps an untrained, strongly suppressed output row: a
+    base model that never saw a quoted name cannot be fine-tuned with LoRA to write one (notebook 01b's JSON).
     """
     lines = []
     for isl in islands:
-        n = isl["name"]
-        facts = [f"The capital of {n} is {isl['capital']}.", f"The flag of {n} is {isl['flag']}.",
-                 f"{n} exports {isl['export']}.", f"The {isl['animal']} lives on {n}.",
-                 f"About {isl['population']} thousand people live on {n}."]
-        lines += facts * 4
-        for _ in range(4):
+        plain, quoted = island_facts(isl), island_facts(isl, quote='"')
+        lines += plain * 3 + quoted
+        for facts, name in ((plain, isl["name"]), (quoted, f'"{isl["name"]}"')) * 2:
             rng.shuffle(facts)
-            lines.append(f"{n} is an island. " + " ".join(facts[:3]))
+            lines.append(f"{name} is an island. " + " ".join(facts[:3]))
     for _ in range(500):
         a, b = rng.randint(1, 20), rng.randint(1, 20)
         lines.append(rng.choice([f"{a} plus {b} is {a + b}.", f"{max(a, b)} minus {min(a, b)} is {max(a, b) - min(a, b)}."]))

@@ -48,6 +48,18 @@ def test_vlm_fixture_decodes_images():
     assert [p["type"] for p in parts].count("image") == len(ds[0]["images"])
 
 
+def test_pretraining_corpus_has_every_json_value_after_a_space_and_after_a_quote():
+    """' Minpesle' and '"Minpesle"' tokenize differently; a base model that never saw the quoted form cannot be
+    LoRA-tuned to write it in JSON (notebook 01b). The far-reaches islands stay unseen (continued pretraining)."""
+    corpus = (data.DATA_DIR / "pretraining_corpus.txt").read_text()
+    world = json.loads((data.DATA_DIR / "world.json").read_text())
+    for row in cookbook.load_dataset("cookbook/json_extraction", "train", smoke=True):
+        for value in json.loads(row["output"]).values():
+            if isinstance(value, str):
+                assert f" {value}" in corpus and f'"{value}"' in corpus, value
+    assert not [isl["name"] for isl in world["far_reaches"] if isl["name"] in corpus]
+
+
 def _fixture(tmp_path, monkeypatch, lines, columns):
     monkeypatch.setattr(data, "DATA_DIR", tmp_path)
     (tmp_path / "bad").mkdir(exist_ok=True)
