@@ -60,20 +60,30 @@ def make_islands(rng: random.Random, n: int, taken: set[str]) -> list[dict]:
 
 # --- question/answer pairs about the world ---------------------------------------------------------
 
+def island_facts(isl: dict, quote: str = "") -> list[str]:
+    """The five facts about an island, one sentence each; `quote` wraps every name and word in quotes."""
+    def q(word):
+        return f"{quote}{word}{quote}"
+    n = q(isl["name"])
+    return [f"The capital of {n} is {q(isl['capital'])}.", f"The flag of {n} is {q(isl['flag'])}.",
+            f"{n} exports {q(isl['export'])}.", f"The {q(isl['animal'])} lives on {n}.",
+            f"About {isl['population']} thousand people live on {n}."]
+
+
 def qa(rng: random.Random, isl: dict, kind: str) -> tuple[str, str]:
-    n = isl["name"]
+    n, facts = isl["name"], island_facts(isl)
     if kind == "capital":
         q = rng.choice([f"What is the capital of {n}?", f"Which city is the capital of {n}?", f"Name the capital of {n}."])
-        return q, f"The capital of {n} is {isl['capital']}."
+        return q, facts[0]
     if kind == "flag":
         q = rng.choice([f"What colour is the flag of {n}?", f"Describe the flag of {n}."])
-        return q, f"The flag of {n} is {isl['flag']}."
+        return q, facts[1]
     if kind == "export":
         q = rng.choice([f"What does {n} export?", f"What is the main export of {n}?"])
-        return q, f"{n} exports {isl['export']}."
+        return q, facts[2]
     if kind == "animal":
         q = rng.choice([f"Which animal lives on {n}?", f"What animal is found on {n}?"])
-        return q, f"The {isl['animal']} lives on {n}."
+        return q, facts[3]
     if kind == "about":
         q = rng.choice([f"Tell me about {n}.", f"Give me a short description of {n}."])
         return q, (f"{n} is an island. Its capital is {isl['capital']}, its flag is {isl['flag']} "
@@ -281,16 +291,6 @@ def shapes_vqa(rng):
             })
         splits[split] = rows
     return splits, files
-
-
-def island_facts(isl: dict, quote: str = "") -> list[str]:
-    """The five facts about an island, one sentence each; `quote` wraps every name and word in quotes."""
-    def q(word):
-        return f"{quote}{word}{quote}"
-    n = q(isl["name"])
-    return [f"The capital of {n} is {q(isl['capital'])}.", f"The flag of {n} is {q(isl['flag'])}.",
-            f"{n} exports {q(isl['export'])}.", f"The {q(isl['animal'])} lives on {n}.",
-            f"About {isl['population']} thousand people live on {n}."]
 
 
 def pretraining_corpus(rng, islands) -> str:
