@@ -4,10 +4,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 NB ?= 01
+P ?=
 NOTEBOOKS := $(sort $(wildcard Part_*/*.ipynb))
 NB_TIMEOUT ?= 900
 
-.PHONY: help setup setup-needed run test unit notebooks gpu-suite lint smoke-world clean
+.PHONY: help setup setup-needed run test unit notebooks gpu-suite lint smoke-world frame clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -18,8 +19,8 @@ setup:  ## create every environment (.venv, .venvs/*) from nothing; idempotent
 setup-needed:
 	python3 scripts/setup_envs.py --needed
 
-run: setup-needed  ## run one notebook end to end, e.g. `make run NB=01`; executed copy + plots in outputs/<notebook>/
-	$(PY) scripts/run_notebook.py $(NB)
+run: setup-needed  ## run one notebook, e.g. `make run NB=01 P="DATASET=my.jsonl MAX_STEPS=60"`; executed copy in outputs/<mode>/<notebook>/
+	$(PY) scripts/run_notebook.py $(NB) $(P)
 
 test: setup-needed  ## all tests: unit + hygiene + every notebook in smoke mode (what CI runs)
 	COOKBOOK_MODE=smoke $(PY) -m pytest tests --nbmake $(NOTEBOOKS) --nbmake-timeout=$(NB_TIMEOUT) --durations=0
@@ -35,6 +36,9 @@ gpu-suite:  ## on a CUDA machine: every notebook in smoke mode on the GPU, as sc
 
 lint: setup-needed  ## ruff over the helper, scripts and tests
 	$(PY) -m ruff check scripts tests
+
+frame:  ## rewrite every notebook's frame (badge, install cell, kernel, parameters tag) from notebooks.toml
+	python3 scripts/frame.py
 
 smoke-world:  ## regenerate data/ (deterministic)
 	$(PY) scripts/make_smoke_world.py

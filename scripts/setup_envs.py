@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
 PIP = "pip==26.3"
+LOCKED_ON = (3, 11)  # every lock below was resolved and tested on this Python (axolotl.txt picks another Axolotl on 3.12)
 
 # name -> where it lives, what it installs, which Jupyter kernel (if any) it registers, and who uses it.
 ENVS = {
@@ -56,15 +57,26 @@ def stamp_of(spec: dict) -> str:
     return h.hexdigest()
 
 
-def kernels_in_notebooks() -> set[str]:
-    names = set()
-    for nb in ROOT.glob("Part_*/*.ipynb"):
-        names.add(json.loads(nb.read_text())["metadata"].get("kernelspec", {}).get("name", "python3"))
-    return names
+def needed_by_notebooks() -> list[str]:
+    """The environments the notebooks in this checkout declare in notebooks.toml: kernels and tools."""
+    import manifest
+
+    names = {"core"}
+    for notebook_id in manifest.notebooks():
+        entry = manifest.notebook(notebook_id)
+        names |= {entry["environment"], *entry["tools"]}
+    unknown = names - set(ENVS)
+    if unknown:
+        raise SystemExit(f"notebooks.toml names environments that setup_envs.py does not build: {sorted(unknown)}")
+    return [n for n in ENVS if n in names]
 
 
 def build(name: str, relock: bool = False) -> None:
     spec = ENVS[name]
+    if sys.version_info[:2] != LOCKED_ON and not relock:
+        raise SystemExit(f"[{name}] the locks were made and tested on Python {LOCKED_ON[0]}.{LOCKED_ON[1]}; this is "
+                         f"{sys.version_info.major}.{sys.version_info.minor}. Run setup with python{LOCKED_ON[0]}."
+                         f"{LOCKED_ON[1]} (e.g. `uv python install 3.11`), or relock with --lock NAME.")
     venv = ROOT / spec["path"]
     python = venv / "bin" / "python"
     stamp = venv / ".cookbook-stamp"
@@ -85,7 +97,9 @@ def build(name: str, relock: bool = False) -> None:
     if relock:
         frozen = subprocess.run([python, "-m", "pip", "freeze", "--exclude-editable"], check=True,
                                 capture_output=True, text=True).stdout
-        pins = [line for line in frozen.splitlines() if line and not line.startswith(("-e", "#"))]
+        # a local build tag (torch==2.13.0+cpu) resolves only where that build lies: pin the public version,
+        # which matches the local build here and the platform's build elsewhere (PEP 440)
+        pins = [line.split("+")[0] for line in frozen.splitlines() if line and not line.startswith(("-e", "#"))]
         lock.write_text(f"# Every package of the {name} environment, as resolved and tested on Linux x86-64, "
                         f"Python {sys.version_info.major}.{sys.version_info.minor}.\n"
                         f"# Written by `python3 scripts/setup_envs.py --lock {name}`; do not edit by hand.\n"
@@ -111,8 +125,7 @@ def main() -> int:
         return 0
     names = args.env or list(ENVS)
     if args.needed:
-        kernels = kernels_in_notebooks()
-        names = [n for n, spec in ENVS.items() if n == "core" or spec["kernel"] in kernels]
+        names = needed_by_notebooks()
     if "core" in names:  # other environments register their kernels into core
         names.remove("core")
         names.insert(0, "core")

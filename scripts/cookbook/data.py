@@ -1,7 +1,11 @@
-"""The cookbook's datasets: the Hub dataset in full mode, its fixture in data/ (same columns) in smoke mode.
+"""The cookbook's datasets: any Hub id or local file, validated for the *kind* of data a notebook needs.
 
-Every fixture row is checked against the dataset's schema; a malformed row raises FixtureError naming the
-file, the row and the field. Nothing is silently dropped.
+`load_dataset(source, split, smoke=..., kind=...)` reads
+- a local file or folder (JSON lines, JSON, CSV or Parquet, through `datasets`' own loaders), in either mode;
+- in smoke mode, the fixture in data/ of a Hub dataset the cookbook registers (same columns and splits);
+- in full mode, any Hub dataset (the registered ones with their config).
+Every row is checked against the columns the kind needs; a malformed row raises FixtureError naming the file,
+the row and the field. Nothing is silently dropped. Fixtures are checked strictly (no extra fields).
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ class Spec:
     splits: tuple[str, ...]
     columns: dict = field(hash=False)  # column -> type: str, int, float, MESSAGES, IMAGES, [type], {key: type}
     config: str | None = None  # the Hub dataset's config name, if it has several
+    kind: str | None = None  # the kind of data (KINDS): the columns a notebook needs
     about: str = ""
 
 
@@ -44,53 +49,123 @@ COMPLETION = {"model": str, "response": str, "overall_score": float, "critique":
 PREFERENCE_PAIR = {"prompt": str, "prompt_id": str, "chosen": MESSAGES, "rejected": MESSAGES,
                    "messages": MESSAGES, "score_chosen": float, "score_rejected": float}
 
-# Keyed by Hub id. Datasets the cookbook made itself (no Hub twin) are keyed "cookbook/<name>" and load
-# their fixture in both modes: point the notebook at your own data with the same columns instead.
+# The kinds of data the notebooks train on: the columns a notebook needs (other columns may be present).
+# A notebook names its kind when it loads data, so your own dataset only has to have these columns.
+KINDS: dict[str, dict] = {
+    "llama2-text": {"text": str},  # '<s>[INST] question [/INST] answer </s>' rows (guanaco)
+    "chat": {"messages": MESSAGES},  # conversations as lists of {role, content}
+    "preference-pairs": {"chosen": MESSAGES, "rejected": MESSAGES},  # the same prompt turns, then two answers
+    "json-extraction": {"text": str, "schema": str, "output": str},  # text -> JSON following a JSON schema
+    "math-word-problems": {"question": str, "answer": str},  # the answer ends with '#### <number>'
+    "ranked-completions": {"instruction": str, "completions": [{"response": str, "overall_score": float}]},
+    "plain-text": {"text": str},  # raw text for (continued) pretraining
+    "cloze": {"prompt": str, "answer": str, "distractors": [str]},
+    "image-chat": {"messages": MESSAGES, "images": IMAGES},
+}
+SUFFIXES = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
+
+# Keyed by Hub id: the Hub datasets the cookbook uses and the fixture that stands in for each in smoke mode.
+# Datasets the cookbook made itself (no Hub twin) are keyed "cookbook/<name>" and load their fixture in both
+# modes. Your own data needs no entry here: pass its Hub id or its file/folder path.
 DATASETS: dict[str, Spec] = {
-    "mlabonne/guanaco-llama2-1k": Spec("guanaco-llama2-1k", ("train",), {"text": str},
+    "mlabonne/guanaco-llama2-1k": Spec("guanaco-llama2-1k", ("train",), {"text": str}, kind="llama2-text",
                                        about="instruction/answer pairs as Llama-2 '<s>[INST] q [/INST] a </s>' text"),
     "HuggingFaceH4/ultrachat_200k": Spec("ultrachat_200k", ("train_sft", "test_sft", "train_gen", "test_gen"),
-                                         {"prompt": str, "prompt_id": str, "messages": MESSAGES},
+                                         {"prompt": str, "prompt_id": str, "messages": MESSAGES}, kind="chat",
                                          about="multi-turn chats"),
     "HuggingFaceH4/ultrafeedback_binarized": Spec(
         "ultrafeedback_binarized", ("train_prefs", "test_prefs", "train_sft", "test_sft", "train_gen", "test_gen"),
-        PREFERENCE_PAIR, about="preference pairs: chosen vs rejected chats, with scores"),
+        PREFERENCE_PAIR, kind="preference-pairs", about="preference pairs: chosen vs rejected chats, with scores"),
     "mlabonne/orpo-dpo-mix-40k": Spec("orpo-dpo-mix-40k", ("train",),
                                       {"source": str, "chosen": MESSAGES, "rejected": MESSAGES, "prompt": str,
-                                       "question": str}, about="preference pairs for ORPO"),
+                                       "question": str}, kind="preference-pairs", about="preference pairs for ORPO"),
     "openai/gsm8k": Spec("gsm8k", ("train", "test"), {"question": str, "answer": str}, config="main",
-                         about="word problems; the answer ends with '#### <number>'"),
-    "openbmb/UltraFeedback": Spec("ultrafeedback_ranked", ("train", "test"),
+                         kind="math-word-problems", about="word problems; the answer ends with '#### <number>'"),
+    "openbmb/UltraFeedback": Spec("ultrafeedback_ranked", ("train",),
                                   {"source": str, "instruction": str, "models": [str], "completions": [COMPLETION],
-                                   "correct_answers": [str], "incorrect_answers": [str]},
+                                   "correct_answers": [str], "incorrect_answers": [str]}, kind="ranked-completions",
                                   about="K-wise preferences: one instruction, several scored completions"),
-    "cookbook/domain_corpus": Spec("domain_corpus", ("train",), {"text": str},
+    "cookbook/domain_corpus": Spec("domain_corpus", ("train",), {"text": str}, kind="plain-text",
                                    about="new-domain text for continued pretraining"),
     "cookbook/domain_recall": Spec("domain_corpus", ("test",), {"prompt": str, "answer": str, "distractors": [str]},
-                                   about="cloze facts from the domain corpus, with wrong alternatives"),
+                                   kind="cloze", about="cloze facts from the domain corpus, with wrong alternatives"),
     "cookbook/json_extraction": Spec("json_extraction", ("train", "test"), {"text": str, "schema": str, "output": str},
-                                     about="text -> JSON object following a JSON schema"),
+                                     kind="json-extraction", about="text -> JSON object following a JSON schema"),
     "HuggingFaceH4/llava-instruct-mix-vsft": Spec("shapes_vqa", ("train", "test"), {"messages": MESSAGES, "images": IMAGES},
-                                                  about="image + text instructions"),
+                                                  kind="image-chat", about="image + text instructions"),
 }
 
 
-def load_dataset(name: str, split: str, *, smoke: bool):
-    """Load `split` of dataset `name` (a key of DATASETS): from the Hub in full mode, the fixture in smoke mode."""
+def load_dataset(source: str, split: str, *, smoke: bool, kind: str | None = None, config: str | None = None):
+    """Load `split` of `source`, checking that every row has the columns of `kind` (see KINDS).
+
+    `source` is a local file or folder (any mode), a Hub id the cookbook registers (its fixture in smoke mode),
+    or any Hub id (full mode; `config` names its configuration if it has several). A single file is the split
+    "train"; a folder holds one file per split, named after it (`train.jsonl`, `test_prefs.parquet`, ...).
+    `kind` defaults to the registered dataset's kind."""
+    spec = DATASETS.get(source)
+    kind = kind or (spec.kind if spec else None)
+    if kind is not None and kind not in KINDS:
+        raise KeyError(f"unknown kind {kind!r}; the kinds are {sorted(KINDS)}")
+    path = Path(source).expanduser()
+    if spec is None and path.exists():
+        return _from_files(path, split, kind)
+    if spec is not None and (smoke or source.startswith("cookbook/")):
+        if split not in spec.splits:
+            raise KeyError(f"{source} has splits {spec.splits}, not {split!r}")
+        return _from_fixture(spec, split)
+    if spec is None and smoke:
+        raise KeyError(f"unknown dataset {source!r}: no such file or folder, and smoke mode reads no Hub dataset "
+                       f"except the cookbook's fixtures: {sorted(DATASETS)}")
+    if spec is not None and split not in spec.splits:
+        raise KeyError(f"{source} has splits {spec.splits} on the Hub, not {split!r}")
     import datasets
 
-    if name not in DATASETS:
-        raise KeyError(f"unknown dataset {name!r}; the cookbook knows {sorted(DATASETS)}")
-    spec = DATASETS[name]
-    if split not in spec.splits:
-        raise KeyError(f"{name} has splits {spec.splits}, not {split!r}")
-    if smoke or name.startswith("cookbook/"):
-        return _from_fixture(spec, split)
-    ds = datasets.load_dataset(name, spec.config, split=split)
-    missing = [c for c in spec.columns if c not in ds.column_names]
-    if missing:
-        raise FixtureError(f"{name} [{split}] lacks the columns {missing}; it has {ds.column_names}")
+    ds = datasets.load_dataset(source, config or (spec.config if spec else None), split=split)
+    if kind:
+        check_rows(ds, KINDS[kind], f"{source} [{split}]", limit=2000)
     return ds
+
+
+def _from_files(path: Path, split: str, kind: str | None):
+    """A local file (the split "train") or a folder with one file per split, through datasets' own loaders."""
+    import datasets
+
+    if path.is_file():
+        if split != "train":
+            raise KeyError(f"{path} is a single file, so its only split is 'train', not {split!r}: give a folder "
+                           f"with one file per split (e.g. train.jsonl and {split}.jsonl) instead")
+        file = path
+    else:
+        found = [p for p in sorted(path.iterdir()) if p.stem == split and p.suffix in SUFFIXES]
+        if not found:
+            have = sorted(p.name for p in path.iterdir() if p.suffix in SUFFIXES)
+            raise KeyError(f"{path}: no file for the split {split!r} ({split}.jsonl/.json/.csv/.parquet); found {have}")
+        file = found[0]
+    if file.suffix not in SUFFIXES:
+        raise FixtureError(f"{file}: unsupported file type; use one of {sorted(SUFFIXES)}")
+    ds = datasets.load_dataset(SUFFIXES[file.suffix], data_files={split: str(file)}, split=split)
+    if kind:
+        check_rows(ds, KINDS[kind], str(file))
+    return ds
+
+
+def check_rows(rows, columns: dict, where: str, limit: int | None = None) -> None:
+    """Raise FixtureError for the first row (1-based) that lacks a needed column or has a value of the wrong type."""
+    names = getattr(rows, "column_names", None)
+    if names is not None:
+        missing = [c for c in columns if c not in names]
+        if missing:
+            raise FixtureError(f"{where}: lacks the columns {missing} this notebook needs; it has {names}")
+    for number, row in enumerate(rows, start=1):
+        if limit and number > limit:
+            break
+        for column, kind in columns.items():
+            if row.get(column) is None:  # `datasets` fills a column a row lacks with None
+                raise FixtureError(f"{where}: row {number}, field '{column}': missing")
+            problem = _problem(row[column], kind, None)
+            if problem:
+                raise FixtureError(f"{where}: row {number}, field '{column}': {problem}")
 
 
 def read_fixture(spec: Spec, split: str) -> list[dict]:
@@ -142,7 +217,7 @@ def _problem(value, kind, folder: Path) -> str | None:
         if not isinstance(value, list) or not value:
             return f"expected a non-empty list of {{role, content}} messages, got {got}"
         for i, msg in enumerate(value):
-            if not isinstance(msg, dict) or set(msg) != {"role", "content"}:
+            if not isinstance(msg, dict) or not {"role", "content"} <= set(msg):
                 return f"message {i}: expected {{role, content}}, got {msg!r:.80}"
             if msg["role"] not in ROLES:
                 return f"message {i}: role {msg['role']!r} is not one of {sorted(ROLES)}"
@@ -151,6 +226,8 @@ def _problem(value, kind, folder: Path) -> str | None:
                     isinstance(content, list) and all(isinstance(p, dict) and p.get("type") in {"text", "image"} for p in content)):
                 return f"message {i}: content must be a string or a list of typed parts"
         return None
+    if kind is IMAGES and folder is None:  # a loaded dataset: images already decoded by `datasets`
+        return None if isinstance(value, list) and value else f"expected a non-empty list of images, got {got}"
     if kind is IMAGES:
         if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
             return f"expected a list of image paths, got {got}"

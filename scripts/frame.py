@@ -1,0 +1,176 @@
+#!/usr/bin/env python3
+"""Write the frame every notebook shares from notebooks.toml: the Colab badge, the install cell, the kernel, and the
+`parameters` tag on the parameters cell. The lesson between them is left alone.
+
+    python3 scripts/frame.py            # rewrite the frames (`make frame`)
+    python3 scripts/frame.py --check    # exit 1 and list the notebooks whose frame is not what this writes
+    python3 scripts/frame.py --new 07_Reproducible_Finetuning_with_Axolotl --part Part_3_Advanced_Finetuning_with_Axolotl
+                                        # a new notebook with the whole frame (add its notebooks.toml entry first)
+Standard library only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+
+import manifest
+
+BADGE = re.compile(r"^\[!\[Open In Colab\]\(.*$", re.M)
+
+INSTALL = '''\
+# Setup: installs the packages this notebook uses (pinned, tested together) and the cookbook's helper when they are
+# missing, e.g. in Colab. In a checkout set up with `make setup` everything is there and this does nothing.
+# Tested with {tested} ({lock}).
+import importlib.metadata as md, importlib.util, os, re, subprocess, sys
+
+REPO, RELEASE = "{url}", "{release}"
+NEEDS = {needs}
+KEEP_IF_PRESENT = {keep}  # installed only when missing: Colab's own versions stay
+TORCH_TESTED = {torch}  # a torch already installed in this range is kept
+
+
+def installed(name):
+    try:
+        return md.version(name)
+    except md.PackageNotFoundError:
+        return None
+
+
+def release(version):
+    return tuple(int(x) for x in re.findall(r"\\d+", version.split("+")[0])[:3])
+
+
+todo, keep = [], []
+for req in NEEDS:
+    name, version = req.split("==")
+    have = installed(name)
+    if name == "torch" and have and release(TORCH_TESTED[0]) <= release(have) <= release(TORCH_TESTED[1]):
+        keep = ["-c", "/tmp/cookbook-keep-torch.txt"]  # pip must not replace it while resolving the others
+        open(keep[1], "w").write(f"torch=={{have}}\\n")
+    elif have != version and not (have and name in KEEP_IF_PRESENT):
+        todo.append(req)
+repo = next((p for p in (".", "..", "llm-finetuning-cookbook") if os.path.isfile(f"{{p}}/scripts/cookbook/__init__.py")), None)
+if todo or importlib.util.find_spec("cookbook") is None:
+    if repo is None:
+        repo = "llm-finetuning-cookbook"
+        subprocess.run(["git", "clone", "--depth=1", "--branch", RELEASE, REPO, repo], check=True)
+    if todo:
+        print("installing:", " ".join(todo))
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", *todo, *keep], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "-e", repo], check=True)
+    sys.path.insert(0, os.path.abspath(f"{{repo}}/scripts"))
+    reloaded = [r.split("==")[0] for r in todo if r.split("==")[0].replace("-", "_") in sys.modules]
+    if reloaded:
+        print(f"Restart the runtime (Colab: Runtime > Restart session) and run this cell again: {{reloaded}} were "
+              "already imported in this session, and the new versions load only in a fresh one.")
+'''
+
+NEW_NOTEBOOK = [
+    ("markdown", "# {number} · {title}\n\n{badge}\n\nOne paragraph: the objective.\n\n**What you will learn**\n- ...\n\n"
+                 "**Prerequisites**: ...\n\n**Hardware (full mode)**: measured, `benchmarks/results/notebook_footprints.json`."),
+    ("code", None),
+    ("markdown", "## Parameters\nEverything that changes between smoke mode and full mode is in this one cell (tagged "
+                 "`parameters`: `make run NB={number} P=\"NAME=value\"` overrides any of it)."),
+    ("code", 'import cookbook\n\nrun = cookbook.start("{id}")\nSMOKE = run.smoke\n'),
+    ("markdown", "## 1. First step\nWhy, in two to five sentences."),
+    ("code", ""),
+    ("markdown", "## Check\nThe claim, measured on held-out data and asserted."),
+    ("code", "assert ..., \"...\"\nrun.finish(globals())\nprint(\"Check passed.\")"),
+    ("markdown", "## What we learned\n- ...\n\n**Exercises**\n1. *(easy)* ...\n\n**Where next**: ..."),
+]
+
+
+def badge(path) -> str:
+    m = manifest.load()["repository"]
+    gh = m["url"].removeprefix("https://github.com/")
+    rel = path.relative_to(manifest.ROOT).as_posix()
+    return (f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+            f"(https://colab.research.google.com/github/{gh}/blob/main/{rel})")
+
+
+def install_cell(notebook_id: str) -> str:
+    m = manifest.load()
+    entry = manifest.notebook(notebook_id)
+    needs = manifest.requirements(notebook_id)
+    pins = dict(r.split("==") for r in needs)
+    lo, hi = m["torch"]["tested"]
+    lessons = [n for n in ("transformers", "trl", "peft", "unsloth", "bitsandbytes", "deepspeed", "jsonschema",
+                           "xgrammar", "liger-kernel") if n in pins]
+    tested = ", ".join([f"torch {lo}-{hi}"] + [f"{n} {pins[n]}" for n in lessons])
+    listed = "[\n" + "".join(f'    "{r}",\n' for r in needs) + "]"
+    return INSTALL.format(tested=tested, lock=m["environments"][entry["environment"]]["lock"],
+                          url=m["repository"]["url"], release=m["repository"]["release"], needs=listed,
+                          keep=repr([manifest.canonical(n) for n in m["keep_if_present"]["packages"]]),
+                          torch=repr(tuple(m["torch"]["tested"])))
+
+
+def framed(notebook_id: str, nb: dict, path) -> dict:
+    """The notebook with its frame written from the manifest."""
+    entry = manifest.notebook(notebook_id)
+    env = manifest.load()["environments"][entry["environment"]]
+    cells = nb["cells"]
+    cells[0]["source"] = _lines(BADGE.sub(lambda _: badge(path), "".join(cells[0]["source"]), count=1))
+    cells[1] = {**cells[1], "cell_type": "code", "execution_count": None, "outputs": [],
+                "source": _lines(install_cell(notebook_id))}
+    params = [c for c in cells if c["cell_type"] == "code" and "run = cookbook.start(" in "".join(c["source"])]
+    if len(params) != 1:
+        raise ValueError(f"{notebook_id}: expected one parameters cell calling cookbook.start(), found {len(params)}")
+    tags = params[0].setdefault("metadata", {}).setdefault("tags", [])
+    if "parameters" not in tags:
+        tags.append("parameters")
+    kernel = env["kernel"]
+    nb["metadata"]["kernelspec"] = {"display_name": "Python 3" if kernel == "python3" else f"Python ({kernel})",
+                                    "language": "python", "name": kernel}
+    return nb
+
+
+def _lines(text: str) -> list[str]:
+    return text.splitlines(keepends=True)
+
+
+def dump(nb: dict) -> str:
+    return json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
+
+
+def new_notebook(notebook_id: str, part: str) -> None:
+    path = manifest.ROOT / part / f"{notebook_id}.ipynb"
+    if path.exists():
+        raise SystemExit(f"{path} exists")
+    number, _, rest = notebook_id.partition("_")
+    fill = {"number": number, "title": rest.replace("_", " "), "badge": badge(path), "id": notebook_id}
+    cells = [{"cell_type": kind, "id": f"cell-{i:03d}", "metadata": {}, "source": _lines((text or "").format(**fill)),
+              **({"execution_count": None, "outputs": []} if kind == "code" else {})} for i, (kind, text) in enumerate(NEW_NOTEBOOK)]
+    nb = {"cells": cells, "metadata": {"accelerator": "GPU", "colab": {"provenance": []}, "language_info": {"name": "python"}},
+          "nbformat": 4, "nbformat_minor": 5}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(dump(framed(notebook_id, nb, path)))
+    print(f"wrote {path.relative_to(manifest.ROOT)}")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--check", action="store_true")
+    ap.add_argument("--new", metavar="NOTEBOOK_ID")
+    ap.add_argument("--part", help="the Part_* folder of --new")
+    args = ap.parse_args()
+    if args.new:
+        new_notebook(args.new, args.part or sys.exit("--new needs --part"))
+        return 0
+    stale = []
+    for notebook_id, path in manifest.notebooks().items():
+        text = path.read_text()
+        new = dump(framed(notebook_id, json.loads(text), path))
+        if new != text:
+            stale.append(path.relative_to(manifest.ROOT).as_posix())
+            if not args.check:
+                path.write_text(new)
+    for rel in stale:
+        print(f"{'frame differs' if args.check else 'rewrote'}: {rel}")
+    return 1 if stale and args.check else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
