@@ -23,7 +23,7 @@ BADGE = re.compile(r"^\[!\[Open In Colab\]\(.*$", re.M)
 INSTALL = '''\
 # Setup: installs the packages this notebook uses (pinned, tested together) and the cookbook's helper when they are
 # missing, e.g. in Colab. In a checkout set up with `make setup` everything is there and this does nothing.
-# Tested with {tested} ({lock}).
+# Tested with {tested} ({lock}).{colab}
 import importlib.metadata as md, importlib.util, os, re, subprocess, sys
 
 REPO, RELEASE = "{url}", "{release}"
@@ -101,7 +101,9 @@ def install_cell(notebook_id: str) -> str:
                            "xgrammar", "liger-kernel") if n in pins]
     tested = ", ".join([f"torch {lo}-{hi}"] + [f"{n} {pins[n]}" for n in lessons])
     listed = "[\n" + "".join(f'    "{r}",\n' for r in needs) + "]"
-    return INSTALL.format(tested=tested, lock=m["environments"][entry["environment"]]["lock"],
+    colab = m["environments"][entry["environment"]].get("colab", "")
+    colab = "".join(f"\n# {line}" for line in colab.splitlines())
+    return INSTALL.format(tested=tested, lock=m["environments"][entry["environment"]]["lock"], colab=colab,
                           url=m["repository"]["url"], release=m["repository"]["release"], needs=listed,
                           keep=repr([manifest.canonical(n) for n in m["keep_if_present"]["packages"]]),
                           torch=repr(tuple(m["torch"]["tested"])))
