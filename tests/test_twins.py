@@ -1,0 +1,68 @@
+"""Inline first, import later — without drift: each function a notebook writes out inline and a later notebook
+imports from the helper must behave exactly like its helper twin."""
+
+import ast
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+import cookbook
+from cookbook import formats, splits
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def inline(notebook: str, name: str, **namespace):
+    """The function `name` as a notebook defines it, compiled on its own (with its cell's imports)."""
+    path = next(ROOT.glob(f"Part_*/{notebook}_*.ipynb"))
+    for cell in json.loads(path.read_text())["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        tree = ast.parse("".join(cell["source"]))
+        nodes = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
+        nodes += [n for n in tree.body if isinstance(n, ast.Assign) and all(isinstance(t, ast.Name) and t.id.isupper()
+                                                                             for t in n.targets)]
+        found = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name]
+        helpers = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name != name]
+        if found:
+            module = ast.Module(body=nodes + helpers + found, type_ignores=[])
+            exec(compile(module, f"{path.name}:{name}", "exec"), namespace)
+            return namespace[name]
+    raise LookupError(f"{notebook} defines no function {name}")
+
+
+def _guanaco_rows():
+    return [formats.inst_to_prompt_completion(r, i)
+            for i, r in enumerate(cookbook.load_dataset("mlabonne/guanaco-llama2-1k", "train", smoke=True))]
+
+
+def test_01_inst_parser_is_formats_inst_to_prompt_completion():
+    mine = inline("01", "to_prompt_completion", re=__import__("re"))
+    rows = list(cookbook.load_dataset("mlabonne/guanaco-llama2-1k", "train", smoke=True))
+    rows += [{"text": "<s>[INST] a [/INST] b </s><s>[INST] c [/INST] d </s>"}, {"text": "[INST]x[/INST]y"}]
+    for i, row in enumerate(rows):
+        assert mine(row, i) == formats.inst_to_prompt_completion(row, i)
+    for bad in ({"text": "no tags"}, {"text": ""}):
+        with pytest.raises(ValueError, match="row 3"):
+            mine(bad, 3)
+        with pytest.raises(ValueError, match="row 3"):
+            formats.inst_to_prompt_completion(bad, 3)
+
+
+def test_01_held_out_split_is_splits_split_held_out():
+    held_out_split = inline("01", "held_out_split", re=__import__("re"))
+    normalise = inline("01", "normalise", re=__import__("re"))
+    rows = _guanaco_rows()
+    rng = random.Random(0)
+    noisy = rows + [{"prompt": [{"role": "user", "content": r["prompt"][-1]["content"].upper() + " ?"}],
+                     "completion": r["completion"]} for r in rng.sample(rows, 40)]
+    for data in (rows, noisy):
+        for share, seed in ((0.1, 42), (0.3, 0)):
+            ours = held_out_split(data, share, seed)
+            theirs = splits.split_held_out_indices(data, lambda r: r["prompt"][-1]["content"],
+                                                   lambda r: r["completion"][-1]["content"], share, seed)
+            assert ours == theirs
+    for text in ("What is 2+3?", "  A_b  C!", "Ünïcode, too."):
+        assert normalise(text) == splits.normalise(text)
