@@ -366,6 +366,10 @@ def main() -> None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(record, indent=1))
     print(f"wrote {out}")
+    if os.environ.get("OUT"):  # the device tool brings back only what is under $OUT
+        import shutil
+
+        shutil.copy(out, Path(os.environ["OUT"], out.name))
 
 
 if __name__ == "__main__":

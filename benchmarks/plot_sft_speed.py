@@ -21,6 +21,8 @@ def points(record: dict) -> list[dict]:
     for name, r in record.get("results", {}).items():
         tps = r.get("tokens_per_s")
         mem = r.get("peak_allocated_gib")
+        if mem is None:
+            mem = r.get("peak_rss_gib")  # a CPU logic check: the process's peak RAM
         if "error" in r or not isinstance(tps, dict) or tps.get("median") is None or mem is None:
             continue
         s = r.get("settings", {})
@@ -67,7 +69,8 @@ def plot(src: Path = DEFAULT, png: Path | None = None) -> Path:
         ax.plot([], [], "o", color=c, label=fw.upper() if fw == "trl" else "Unsloth")
     ax.plot([], [], "o", color="gray", markerfacecolor="white", label="hollow: variable rows, packed")
     ax.plot([], [], "s", color="gray", label="square: 4-bit NF4 base")
-    ax.set_xlabel("peak VRAM allocated (GiB)")
+    cpu = all(r.get("peak_allocated_gib") is None for r in record.get("results", {}).values())
+    ax.set_xlabel("peak RAM of the process (GiB; CPU logic check)" if cpu else "peak VRAM allocated (GiB)")
     ax.set_ylabel("tokens/s (median; bars: min-max over timing windows)")
     gpu = next((r.get("gpu") for r in record.get("results", {}).values() if r.get("gpu")), "")
     ax.set_title(f"LoRA SFT, TinyLlama-1.1B arch, batch 4 x 2048, r=16 all linear — {gpu}", fontsize=10)

@@ -5,6 +5,13 @@
     python benchmarks/sft_speed.py --suite quick           # a subset (~4 min): one point per question
     python benchmarks/sft_speed.py --suite fair --plan     # list the runs and the estimated time; runs nothing
     python benchmarks/sft_speed.py --small --suite cpu     # logic check on a CPU (tiny random model, seconds)
+    python benchmarks/sft_speed.py --merge a.json b.json   # merge two device calls' results (by run name), plot
+
+On the GPU machine (no network), through benchmarks/gpu_run.sh, which installs the wheel sets made by
+tests/gpu/fetch_wheels.sh; the two sets exceed one device call's 64 MiB, so the suite runs in two calls:
+    bash benchmarks/gpu_run.sh python3 benchmarks/sft_speed.py --suite fair-trl       # carry .gpu_wheels
+    bash benchmarks/gpu_run.sh python3 benchmarks/sft_speed.py --suite fair-unsloth   # carry .gpu_wheels_unsloth
+Each writes benchmarks/results/sft_speed_fair.json (+ .png) and copies both to $OUT; merge the two with --merge.
     python benchmarks/sft_speed.py --variants trl-default,trl-packed-flex-liger --out benchmarks/results/sft_speed.json
                                                            # the earlier (unfair) table's variants
 
@@ -474,10 +481,14 @@ def run_one(name: str, model_dir: str, small: bool, profile_dir: str | None = No
     unsloth_kernels = {}
     if unsloth:
         try:
+            import importlib.util
+
             import unsloth.models._utils as uu
 
             unsloth_kernels = {k: bool(v) for k, v in vars(uu).items() if k.startswith("HAS_") and
                                isinstance(v, bool)}
+            unsloth_kernels.update({f"{m}_installed": importlib.util.find_spec(m) is not None
+                                    for m in ("xformers", "flash_attn", "cut_cross_entropy")})
         except Exception as err:  # noqa: BLE001
             unsloth_kernels = {"error": repr(err)[:200]}
     result = {
@@ -499,6 +510,8 @@ def run_one(name: str, model_dir: str, small: bool, profile_dir: str | None = No
         "tokens_per_step": round((marks[steps][1] - marks[warmup][1]) / (steps - warmup)),
         "peak_allocated_gib": round(peak_alloc, 3) if cuda else None,
         "peak_reserved_gib": round(peak_res, 3) if cuda else None,
+        "peak_rss_gib": None if cuda else round(__import__("resource").getrusage(
+            __import__("resource").RUSAGE_SELF).ru_maxrss / 2**20, 3),  # CPU logic check: the process's RAM
         "flops_per_token": {k: round(v) for k, v in flops.items()}, "mean_context": round(context, 1),
         "peak_tflops": peak, **utilization(tps["median"], flops, peak),
         "final_loss": losses[-1] if losses else None, "trainable_params": trainable, "steps": steps,
@@ -591,12 +604,31 @@ def main() -> None:
     ap.add_argument("--small", action="store_true", help="logic check: tiny random model, 128-token rows, 3 steps")
     ap.add_argument("--plan", action="store_true", help="print the runs and the estimated H200 time; run nothing")
     ap.add_argument("--no-plot", action="store_true")
+    ap.add_argument("--merge", nargs="+", type=Path, metavar="JSON",
+                    help="merge these results files (e.g. two device calls' halves) into --out and plot; run nothing")
     ap.add_argument("--one", help="(internal) run this variant in this process and print its JSON")
     args = ap.parse_args()
     if args.one:
         print("RESULT " + json.dumps(run_one(args.one, args.model_dir, args.small,
                                              args.profile_dir if "--profile-dir" in sys.argv else None)),
               flush=True)
+        return
+    if args.merge:
+        out = args.out or FAIR_OUT
+        record = json.loads(out.read_text()) if out.is_file() else {}
+        for f in args.merge:
+            other = json.loads(f.read_text())
+            for key, value in other.items():
+                if key != "results":
+                    record.setdefault(key, value)
+            for result in other.get("results", {}).values():
+                merge(record, result)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(record, indent=1))
+        from plot_sft_speed import plot
+
+        print(f"merged {len(args.merge)} files into {out} ({len(record.get('results', {}))} runs); "
+              f"plot: {plot(out, out.with_suffix('.png'))}")
         return
     names = args.variants.split(",") if args.variants else SUITES["quick" if args.quick else args.suite or "fair"]
     unknown = [n for n in names if n not in VARIANTS]
@@ -645,12 +677,18 @@ def main() -> None:
     for name in profiles:
         result = launch(name, args, profile=True)
         print("profile", name, "->", args.profile_dir, result.get("error", "ok"), flush=True)
+    png = out.with_suffix(".png")
     if not args.no_plot:
         from plot_sft_speed import plot
 
-        png = out.with_suffix(".png")
         plot(out, png)
         print(f"wrote {out} and {png}")
+    if os.environ.get("OUT"):  # the device tool brings back only what is under $OUT
+        import shutil
+
+        for f in (out, png):
+            if f.is_file():
+                shutil.copy(f, Path(os.environ["OUT"], f.name))
 
 
 if __name__ == "__main__":

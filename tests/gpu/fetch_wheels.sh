@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Download, on a machine with network, the wheels the GPU suite and the benchmarks need that the GPU image lacks,
+# at the versions pinned in requirements/core.lock and requirements/unsloth.lock, for Linux x86-64 / CPython 3.12:
+#
+#   .gpu_wheels/          the core set (TRL 1.16, datasets, bitsandbytes, Liger, DeepSpeed, jsonschema, XGrammar, ...)
+#   .gpu_wheels_unsloth/  what Unsloth's notebooks and runs need on top of it (Unsloth, unsloth_zoo, TRL 1.15, ...)
+#
+# Both folders are git-ignored; they travel to the GPU machine with the device tool's `carry` option (64 MiB per
+# call in all), where tests/gpu/run_suite.sh and benchmarks/gpu_run.sh install them with `pip --target` into
+# /tmp/cookbook-core-site and /tmp/cookbook-unsloth-site (Unsloth's first on PYTHONPATH for Unsloth runs only).
+#
+# The GPU image already has torch 2.11 (+ its CUDA libraries and triton), transformers 5.17, accelerate, peft,
+# pandas, matplotlib, pyarrow, safetensors, tokenizers, huggingface_hub, sentencepiece, protobuf, numpy, psutil,
+# jinja2, pyyaml, regex, requests, tqdm, filelock, fsspec, xxhash and their dependencies (httpx, pydantic, rich,
+# pillow, ...). The lists below are the dependency closure of what the notebooks, scripts/ and benchmarks/ import,
+# minus that image (worked out from the environments' package metadata). Deliberately NOT shipped for Unsloth:
+# torchvision, xformers and torchao. Their wheels in unsloth.lock are built for torch 2.14 and would break on the
+# image's torch 2.11. Unsloth treats all three as optional: it skips its torchvision check when torchvision is
+# absent, falls back from xformers to PyTorch attention, and imports torchao only for fp8/QAT. Also left out:
+# diffusers (+ importlib_metadata, zipp) and hf_transfer, which Unsloth declares but never imports for text models
+# (10 MiB). The two folders do not fit one 64 MiB call together (bitsandbytes alone is 41 MiB, unsloth 27 MiB):
+# carry .gpu_wheels in one call and .gpu_wheels_unsloth in the next; each is installed into its /tmp site, which
+# stays while the machine is warm.
+# benchmarks/sft_speed.py records which attention kernels Unsloth found (its HAS_* flags).
+#
+# DeepSpeed is published as a source archive only: it is built here into a pure-Python wheel (DS_BUILD_OPS=0, ops
+# JIT-compiled on first use, as pip would install it), with this repository's .venv (which has torch).
+#
+# Usage: bash tests/gpu/fetch_wheels.sh [core|unsloth|both]     (default both; re-running replaces the folders)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+which=${1:-both}
+LIMIT_MIB=60
+PLATFORM=(--python-version 3.12 --implementation cp --abi cp312 --abi abi3 --abi none
+          --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 --platform manylinux_2_24_x86_64
+          --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 --platform linux_x86_64 --platform any)
+PY=${PYTHON:-$ROOT/.venv/bin/python}
+[ -x "$PY" ] || PY=python3
+
+CORE=(trl datasets dill multiprocess bitsandbytes liger_kernel hjson ninja py-cpuinfo msgpack einops
+      jsonschema jsonschema-specifications referencing rpds-py attrs xgrammar apache-tvm-ffi
+      aiohttp aiohappyeyeballs aiosignal frozenlist multidict propcache yarl)
+CORE_SDIST=(deepspeed)
+UNSLOTH=(unsloth unsloth_zoo trl cut-cross-entropy tyro docstring_parser typeguard msgspec nest-asyncio json5
+         structlog)
+
+pin() {  # the lock's pin of a package, matched case- and separator-insensitively: NAME==VERSION
+  local lock=$1 name=$2
+  "$PY" - "$lock" "$name" <<'PY'
+import re, sys
+norm = lambda s: re.sub(r"[-_.]+", "-", s).lower()
+want = norm(sys.argv[2])
+for line in open(sys.argv[1]):
+    line = line.split("#")[0].split(";")[0].strip()
+    if "==" in line and norm(line.split("==")[0]) == want:
+        print(line.replace(" ", ""))
+        sys.exit(0)
+sys.exit(f"{sys.argv[2]} is not pinned in {sys.argv[1]}")
+PY
+}
+
+fetch() {  # fetch LOCK DEST NAMES...
+  local lock=$1 dest=$2
+  shift 2
+  local reqs=()
+  for n in "$@"; do reqs+=("$(pin "$lock" "$n")"); done
+  "$PY" -m pip download -q --no-deps --only-binary=:all: "${PLATFORM[@]}" -d "$dest" "${reqs[@]}"
+}
+
+build_sdist() {  # build_sdist LOCK DEST NAMES...: pure-Python wheels from source archives
+  local lock=$1 dest=$2
+  shift 2
+  for n in "$@"; do
+    DS_BUILD_OPS=0 "$PY" -m pip wheel -q --no-deps --no-build-isolation -w "$dest" "$(pin "$lock" "$n")"
+  done
+}
+
+report() {  # report DEST: size, and refuse a folder over the limit
+  local dest=$1 mib
+  mib=$(du -sm "$dest" | cut -f1)
+  echo "$dest: $(ls "$dest"/*.whl | wc -l) wheels, $(du -sh "$dest" | cut -f1)"
+  ls -S "$dest" | head -5 | sed 's/^/  largest: /'
+  if [ "$mib" -gt "$LIMIT_MIB" ]; then
+    echo "ERROR: $dest is over $LIMIT_MIB MiB" >&2
+    return 1
+  fi
+}
+
+if [ "$which" = core ] || [ "$which" = both ]; then
+  rm -rf .gpu_wheels && mkdir -p .gpu_wheels
+  fetch requirements/core.lock .gpu_wheels "${CORE[@]}"
+  build_sdist requirements/core.lock .gpu_wheels "${CORE_SDIST[@]}"
+  report .gpu_wheels
+fi
+if [ "$which" = unsloth ] || [ "$which" = both ]; then
+  rm -rf .gpu_wheels_unsloth && mkdir -p .gpu_wheels_unsloth
+  fetch requirements/unsloth.lock .gpu_wheels_unsloth "${UNSLOTH[@]}"
+  report .gpu_wheels_unsloth
+fi
+if [ "$which" = both ]; then
+  total=$(du -scm .gpu_wheels .gpu_wheels_unsloth | tail -1 | cut -f1)
+  echo "both folders: ${total} MiB (the device tool carries 64 MiB per call in all)"
+  [ "$total" -le 64 ] || echo "=> too large for one call: carry .gpu_wheels and .gpu_wheels_unsloth in separate calls"
+fi
