@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from cookbook.data import DATASETS, IMAGES, MESSAGES, DATA_DIR
+from cookbook.data import DATA_DIR, DATASETS, IMAGES, MESSAGES
 
 RECORDS = json.loads((DATA_DIR / "hub_records.json").read_text(encoding="utf-8"))["datasets"]
 HUB_NAMES = sorted(name for name in DATASETS if not name.startswith("cookbook/"))
