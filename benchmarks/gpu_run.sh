@@ -2,12 +2,11 @@
 # Run a benchmark on the GPU machine (no network) with the cookbook's wheel sets, installed as tests/gpu/run_suite.sh
 # installs them: .gpu_wheels/ -> /tmp/cookbook-core-site (on PYTHONPATH for every run), .gpu_wheels_unsloth/ ->
 # /tmp/cookbook-unsloth-site (put first on PYTHONPATH by the benchmarks for their Unsloth runs only). Each folder is
-# installed once per machine (a stamp records which wheels), so the two can be carried in separate device calls
-# (together they exceed one call's 64 MiB): the /tmp sites stay while the machine is warm. Make both with
-# tests/gpu/fetch_wheels.sh on a machine with network.
+# installed once per machine (a stamp records which wheels; the /tmp sites stay while the machine is warm). Make
+# both with tests/gpu/fetch_wheels.sh on a machine with network; carry both (52 MiB together).
 #
-#   bash benchmarks/gpu_run.sh python3 benchmarks/sft_speed.py --suite fair-trl          # carry .gpu_wheels
-#   bash benchmarks/gpu_run.sh python3 benchmarks/sft_speed.py --suite fair-unsloth      # carry .gpu_wheels_unsloth
+#   bash benchmarks/gpu_run.sh python3 benchmarks/sft_speed.py --suite fair-trl
+#   bash benchmarks/gpu_run.sh python3 benchmarks/sft_speed.py --suite fair-unsloth
 #   bash benchmarks/gpu_run.sh python3 benchmarks/notebook_footprints.py
 #   bash benchmarks/gpu_run.sh true                                                      # only install
 set -uo pipefail

@@ -303,7 +303,7 @@ def main() -> None:
     ap.add_argument("--configs", default=",".join(DEFAULT),
                     help=f"comma-separated, or 'all'; known: {','.join(CONFIGS)}")
     ap.add_argument("--out", type=Path)
-    ap.add_argument("--timeout", type=int, default=150, help="seconds per config")
+    ap.add_argument("--timeout", type=int, default=240, help="seconds per config")
     ap.add_argument("--small", action="store_true", help="logic check: toy shapes, a few steps (CPU)")
     ap.add_argument("--plan", action="store_true")
     ap.add_argument("--unsloth-python", default=None)
@@ -365,11 +365,9 @@ def main() -> None:
                                                       "error")}), flush=True)
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(record, indent=1))
+        if os.environ.get("OUT"):  # after every config: a device call cut short still brings back what it measured
+            Path(os.environ["OUT"], out.name).write_text(json.dumps(record, indent=1))
     print(f"wrote {out}")
-    if os.environ.get("OUT"):  # the device tool brings back only what is under $OUT
-        import shutil
-
-        shutil.copy(out, Path(os.environ["OUT"], out.name))
 
 
 if __name__ == "__main__":

@@ -18,9 +18,8 @@
 # image's torch 2.11. Unsloth treats all three as optional: it skips its torchvision check when torchvision is
 # absent, falls back from xformers to PyTorch attention, and imports torchao only for fp8/QAT. Also left out:
 # diffusers (+ importlib_metadata, zipp) and hf_transfer, which Unsloth declares but never imports for text models
-# (10 MiB). The two folders do not fit one 64 MiB call together (bitsandbytes alone is 41 MiB, unsloth 27 MiB):
-# carry .gpu_wheels in one call and .gpu_wheels_unsloth in the next; each is installed into its /tmp site, which
-# stays while the machine is warm.
+# (10 MiB). With bitsandbytes slimmed to its CUDA 13 libraries (below) both folders fit one call's 64 MiB;
+# with SLIM_BNB=0 they do not (bitsandbytes alone is 41 MiB): then carry them in separate calls.
 # benchmarks/sft_speed.py records which attention kernels Unsloth found (its HAS_* flags).
 #
 # DeepSpeed is published as a source archive only: it is built here into a pure-Python wheel (DS_BUILD_OPS=0, ops
@@ -36,6 +35,11 @@ PLATFORM=(--python-version 3.12 --implementation cp --abi cp312 --abi abi3 --abi
           --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 --platform manylinux_2_24_x86_64
           --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 --platform linux_x86_64 --platform any)
 PY=${PYTHON:-$ROOT/.venv/bin/python}
+# bitsandbytes' wheel (41 MiB) carries a library per CUDA/ROCm/XPU version; the GPU image's torch is 2.11+cu130, so
+# by default only the CUDA 13.x and CPU libraries are kept (3 MiB), which lets both folders travel in one call.
+# SLIM_BNB=0 keeps the wheel as published; SLIM_BNB_KEEP is a regex of library names to keep.
+SLIM_BNB=${SLIM_BNB:-1}
+SLIM_BNB_KEEP=${SLIM_BNB_KEEP:-cuda13}
 [ -x "$PY" ] || PY=python3
 
 CORE=(trl datasets dill multiprocess bitsandbytes liger_kernel hjson ninja py-cpuinfo msgpack einops
@@ -76,6 +80,31 @@ build_sdist() {  # build_sdist LOCK DEST NAMES...: pure-Python wheels from sourc
   done
 }
 
+slim_bnb() {  # slim_bnb DEST: keep only bitsandbytes' CUDA 13 and CPU libraries (the image's torch is +cu130)
+  local whl tmp
+  whl=$(ls "$1"/bitsandbytes-*.whl)
+  tmp=$(mktemp -d)
+  "$PY" - "$whl" "$tmp/$(basename "$whl")" "$SLIM_BNB_KEEP" <<'PY'
+import re, sys, zipfile
+src, dst, keep = sys.argv[1], sys.argv[2], re.compile(sys.argv[3])
+lib = re.compile(r"bitsandbytes/libbitsandbytes_(cuda|rocm|xpu|mps)[^/]*\.(so|dll|dylib)$")
+dropped = []
+with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+    for info in zin.infolist():
+        if lib.search(info.filename) and not keep.search(info.filename):
+            dropped.append(info.filename)
+            continue
+        data = zin.read(info.filename)
+        if info.filename.endswith(".dist-info/RECORD"):
+            data = "".join(line for line in data.decode().splitlines(keepends=True)
+                           if line.split(",")[0] not in dropped).encode()
+        zout.writestr(info, data)
+print(f"slim bitsandbytes: dropped {len(dropped)} GPU libraries not matching {keep.pattern!r}")
+PY
+  mv "$tmp/$(basename "$whl")" "$whl"
+  rm -rf "$tmp"
+}
+
 report() {  # report DEST: size, and refuse a folder over the limit
   local dest=$1 mib
   mib=$(du -sm "$dest" | cut -f1)
@@ -91,6 +120,7 @@ if [ "$which" = core ] || [ "$which" = both ]; then
   rm -rf .gpu_wheels && mkdir -p .gpu_wheels
   fetch requirements/core.lock .gpu_wheels "${CORE[@]}"
   build_sdist requirements/core.lock .gpu_wheels "${CORE_SDIST[@]}"
+  [ "$SLIM_BNB" = 1 ] && slim_bnb .gpu_wheels
   report .gpu_wheels
 fi
 if [ "$which" = unsloth ] || [ "$which" = both ]; then
