@@ -29,8 +29,8 @@ from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: E402
 from trl import SFTConfig, SFTTrainer  # noqa: E402
 
 import cookbook  # noqa: E402
-from cookbook.formats import inst_to_prompt_completion  # noqa: E402
-from cookbook.run import resolve_mode  # noqa: E402
+from cookbook.formats import held_out_split, inst_to_prompt_completion  # noqa: E402
+from cookbook.run import precision_for, resolve_mode  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -54,12 +54,13 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     cuda = torch.cuda.is_available()
     smoke = resolve_mode(os.environ.get("COOKBOOK_MODE"), cuda)
-    bf16 = cuda and torch.cuda.is_bf16_supported()
+    precision = precision_for(torch.cuda.get_device_capability(0) if cuda else None)
     rank = int(os.environ.get("RANK", "0"))
 
-    raw = cookbook.load_dataset(args.dataset, "train", smoke=smoke)
-    splits = raw.train_test_split(test_size=args.held_out, seed=args.seed)
-    data = splits.map(inst_to_prompt_completion, with_indices=True, remove_columns=["text"])
+    raw = cookbook.load_dataset(args.dataset, "train", smoke=smoke, kind="llama2-text")
+    rows = raw.map(inst_to_prompt_completion, with_indices=True, remove_columns=["text"])
+    train_idx, test_idx = held_out_split(rows, args.held_out, args.seed)  # notebook 01's split: deduped, disjoint
+    data = {"train": rows.select(train_idx), "test": rows.select(test_idx)}
     tokenizer = AutoTokenizer.from_pretrained(args.model)
 
     # The config comes first: under ZeRO-3 it tells from_pretrained to load the weights already sharded.
@@ -73,7 +74,8 @@ def main(argv=None) -> dict:
         lr_scheduler_type="cosine",
         warmup_steps=max(1, args.max_steps // 20),
         max_length=args.max_length,
-        bf16=bf16,
+        bf16=precision == "bf16",
+        fp16=precision == "fp16",
         gradient_checkpointing=args.gradient_checkpointing,
         logging_steps=max(1, args.max_steps // 20),
         eval_strategy="steps",
@@ -86,8 +88,9 @@ def main(argv=None) -> dict:
         include_num_input_tokens_seen="non_padding",
         disable_tqdm=True,
     )
-    # float32 master weights; with bf16=True the forward and backward run in bfloat16 (mixed precision): the
-    # classic 16 bytes per parameter (weights 4 + gradients 4 + Adam's two moments 8) that sharding divides.
+    # float32 master weights; with bf16=True the forward and backward run in bfloat16 (mixed precision): 16 bytes
+    # per parameter (weights 4 + gradients 4 + Adam's two moments 8) in this process. DeepSpeed's bf16 mode keeps
+    # the ZeRO paper's layout instead: 2 (bf16 weights) + 2 (bf16 gradients) + 12 (fp32 master, m, v) bytes.
     model = AutoModelForCausalLM.from_pretrained(args.model, dtype=torch.float32)
     trainer = SFTTrainer(model=model, args=config, train_dataset=data["train"], eval_dataset=data["test"],
                          processing_class=tokenizer)

@@ -63,6 +63,6 @@ def test_01_held_out_split_is_splits_split_held_out():
             ours = held_out_split(data, share, seed)
             theirs = splits.split_held_out_indices(data, lambda r: r["prompt"][-1]["content"],
                                                    lambda r: r["completion"][-1]["content"], share, seed)
-            assert ours == theirs
+            assert ours == theirs == formats.held_out_split(data, share, seed)
     for text in ("What is 2+3?", "  A_b  C!", "Ünïcode, too."):
         assert normalise(text) == splits.normalise(text)

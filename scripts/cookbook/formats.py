@@ -18,3 +18,12 @@ def inst_to_prompt_completion(row: dict, idx: int) -> dict:
     for user, assistant in turns:
         messages += [{"role": "user", "content": user.strip()}, {"role": "assistant", "content": assistant.strip()}]
     return {"prompt": messages[:-1], "completion": messages[-1:]}
+
+
+def held_out_split(rows, share: float, seed: int) -> tuple[list[int], list[int]]:
+    """Notebook 01's held-out split of prompt/completion rows: (train indices, test indices), deduplicated, test
+    chosen by a stable hash of the normalised prompt, training rid of every test prompt and answer (step 2)."""
+    from .splits import split_held_out_indices
+
+    return split_held_out_indices(rows, lambda r: r["prompt"][-1]["content"], lambda r: r["completion"][-1]["content"],
+                                  share, seed)
