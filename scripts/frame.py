@@ -2,7 +2,7 @@
 """Write the frame every notebook shares from notebooks.toml: the Colab badge, the install cell, the kernel, and the
 `parameters` tag on the parameters cell. The lesson between them is left alone.
 
-    python3 scripts/frame.py            # rewrite the frames (`make frame`)
+    python3 scripts/frame.py            # rewrite the frames and the README's notebook table (`make frame`)
     python3 scripts/frame.py --check    # exit 1 and list the notebooks whose frame is not what this writes
     python3 scripts/frame.py --new 07_Reproducible_Finetuning_with_Axolotl --part Part_3_Advanced_Finetuning_with_Axolotl
                                         # a new notebook with the whole frame (add its notebooks.toml entry first)
@@ -114,7 +114,8 @@ def framed(notebook_id: str, nb: dict, path) -> dict:
     entry = manifest.notebook(notebook_id)
     env = manifest.load()["environments"][entry["environment"]]
     cells = nb["cells"]
-    cells[0]["source"] = _lines(BADGE.sub(lambda _: badge(path), "".join(cells[0]["source"]), count=1))
+    cells[0]["source"] = _lines(with_footprint(BADGE.sub(lambda _: badge(path), "".join(cells[0]["source"]), count=1),
+                                               notebook_id))
     cells[1] = {**cells[1], "cell_type": "code", "execution_count": None, "outputs": [],
                 "source": _lines(install_cell(notebook_id))}
     params = [c for c in cells if c["cell_type"] == "code" and "run = cookbook.start(" in "".join(c["source"])]
@@ -131,6 +132,77 @@ def framed(notebook_id: str, nb: dict, path) -> dict:
 
 def _lines(text: str) -> list[str]:
     return text.splitlines(keepends=True)
+
+
+README_START, README_END = "<!-- notebooks:start (scripts/frame.py writes this table) -->", "<!-- notebooks:end -->"
+CARD_ORDER = ["T4 16 GB", "L4 24 GB", "A100 40 GB", "H100 80 GB"]
+
+
+def hardware(notebook_id: str, footprints: dict) -> str:
+    """The README's hardware cell: measured peak VRAM and the smallest card it fits (notebook_footprints.json)."""
+    entry = manifest.notebook(notebook_id)
+    if "hardware" in entry:
+        return entry["hardware"]
+    runs = [r for r in footprints.get("results", {}).values()
+            if r.get("notebook") == notebook_id and r.get("peak_reserved_gib") and "error" not in r]
+    if not runs:
+        return "1 GPU (not measured)"
+    default = runs[0]  # the notebook's own configuration comes first; others are settings that fit smaller cards
+    fits = [c for c in CARD_ORDER if default.get("fits_on", {}).get(c)]
+    cell = (f"{default['peak_reserved_gib']:.1f} GiB peak, {default['seconds_per_step']:.2f} s/step "
+            f"({footprints.get('gpu', 'H200')}); fits on: {', '.join(fits) or 'none of T4-H100'}")
+    smaller = [r for r in runs[1:] if r.get("fits_on", {}).get("T4 16 GB")]
+    if smaller and not default.get("fits_on", {}).get("T4 16 GB"):
+        best = min(smaller, key=lambda r: r["peak_reserved_gib"])
+        cell += f"; T4 with `{best['settings']['optim']}`, checkpointing, batch {best['settings']['batch']} ({best['peak_reserved_gib']:.1f} GiB)"
+    return cell
+
+
+def footprints() -> dict:
+    path = manifest.ROOT / "benchmarks" / "results" / "notebook_footprints.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def with_footprint(text: str, notebook_id: str) -> str:
+    """Cell 0 with one generated line after its hardware paragraph: the measured full-mode footprint."""
+    lines = [line for line in text.split("\n") if not line.startswith("**Measured footprint")]
+    start = next((i for i, line in enumerate(lines) if line.startswith("**Hardware")), None)
+    if start is None or "hardware" in manifest.notebook(notebook_id):
+        return "\n".join(lines)
+    end = next((i for i in range(start, len(lines)) if not lines[i].strip()), len(lines))
+    line = (f"**Measured footprint** (`benchmarks/results/notebook_footprints.json`, full-mode settings on "
+            f"architecture-true random weights): {hardware(notebook_id, footprints())}.")
+    return "\n".join(lines[:end] + [line] + lines[end:])
+
+
+def readme_table() -> str:
+    m = manifest.load()
+    measured = footprints()
+    gh = m["repository"]["url"].removeprefix("https://github.com/")
+    lines = ["| part | notebook | topic | status | open | full-mode hardware (measured) |", "|---|---|---|---|---|---|"]
+    for notebook_id, nb_path in manifest.notebooks().items():
+        entry = manifest.notebook(notebook_id)
+        rel = nb_path.relative_to(manifest.ROOT).as_posix()
+        part = rel.split("_")[1]
+        number = notebook_id.split("_")[0]
+        colab = (f"[![Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+                 f"(https://colab.research.google.com/github/{gh}/blob/main/{rel})")
+        lines.append(f"| {part} | [{number} {entry['title']}]({rel}) | {entry['topic']} | ✅ | {colab} | "
+                     f"{hardware(notebook_id, measured)} |")
+    for planned in m.get("planned", []):
+        lines.append(f"| {planned['part']} | {planned['number']} {planned['title']} | {planned['topic']} | planned | | |")
+    lines.append("| A | [Debugging](Appendix/Debugging.md) | what broke while building this, and why | started | | |")
+    return "\n".join(lines)
+
+
+def readme_with_table(text: str) -> str:
+    if README_START not in text:
+        start, end = text.index("| part | notebook |"), text.index("| A | [Debugging]")
+        end = text.index("\n", end) + 1
+        return text[:start] + README_START + "\n" + readme_table() + "\n" + README_END + "\n" + text[end:]
+    head, rest = text.split(README_START, 1)
+    tail = rest.split(README_END, 1)[1]
+    return head + README_START + "\n" + readme_table() + "\n" + README_END + tail
 
 
 def dump(nb: dict) -> str:
@@ -169,6 +241,12 @@ def main() -> int:
             stale.append(path.relative_to(manifest.ROOT).as_posix())
             if not args.check:
                 path.write_text(new)
+    readme = manifest.ROOT / "README.md"
+    text = readme.read_text()
+    if readme_with_table(text) != text:
+        stale.append("README.md (notebook table)")
+        if not args.check:
+            readme.write_text(readme_with_table(text))
     for rel in stale:
         print(f"{'frame differs' if args.check else 'rewrote'}: {rel}")
     return 1 if stale and args.check else 0
