@@ -84,8 +84,29 @@ def test_a_build_happens_once_per_cache(tmp_path, monkeypatch):
     monkeypatch.setattr(tiny, "_build_text_model", lambda *a: builds.append(a) or real(*a))
     first = cookbook.tiny_model("mistral")
     assert cookbook.tiny_model("mistral") == first and len(builds) == 1
-    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == sorted(
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir() if not p.name.endswith(".lock")) == sorted(
         [Path(first).name, tiny._tokenizer_name("sentencepiece")]), "no temporary folder is left behind"
+
+
+def test_concurrent_requests_build_once(tmp_path, monkeypatch):
+    import threading
+    import time
+
+    monkeypatch.setenv("COOKBOOK_CACHE", str(tmp_path))
+    builds = []
+
+    def build(folder):
+        builds.append(folder)
+        time.sleep(0.5)
+        (folder / "weights").write_text("w")
+
+    paths = []
+    threads = [threading.Thread(target=lambda: paths.append(tiny._cached("thing", build))) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(builds) == 1 and paths == [tmp_path / "thing"] * 3 and (tmp_path / "thing" / "weights").is_file()
 
 
 def test_tokenizer_training_is_deterministic_and_reads_no_fixture(tmp_path, monkeypatch):

@@ -20,6 +20,7 @@ a fixture does not rebuild a tiny model; the same recipe always rebuilds the sam
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -124,21 +125,43 @@ def _fingerprint(*parts) -> str:
     return h.hexdigest()[:12]
 
 
+@contextlib.contextmanager
+def _build_lock(path: Path):
+    """An exclusive lock on `path` (POSIX flock): processes that need the same build wait for the first one to
+    finish it instead of building it again at the same time (notebooks and tests share the cache and the CPUs)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no lock, each process builds into its own temporary folder
+        yield
+        return
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def _cached(name: str, build) -> Path:
-    """Return cache_dir()/name, building it in a temporary folder first when absent (atomic rename)."""
+    """Return cache_dir()/name, building it in a temporary folder first when absent (atomic rename).
+
+    A finished build is never replaced, so a process reading it is never disturbed."""
     target = cache_dir() / name
     if (target / "DONE").is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=name + ".", dir=target.parent))
-    try:
-        build(tmp)
-        (tmp / "DONE").write_text(time.strftime("%Y-%m-%d %H:%M:%S"))
-        if target.exists():
-            shutil.rmtree(target)
-        tmp.rename(target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    with _build_lock(target.parent / f".{name}.lock"):
+        if (target / "DONE").is_file():  # another process built it while this one waited
+            return target
+        tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=target.parent))
+        try:
+            build(tmp)
+            (tmp / "DONE").write_text(time.strftime("%Y-%m-%d %H:%M:%S"))
+            if target.exists():  # an unfinished folder (no DONE), e.g. from an interrupted older layout
+                shutil.rmtree(target)
+            tmp.rename(target)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
     return target
 
 
