@@ -17,7 +17,9 @@ import hashlib
 import io
 import json
 import random
+import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -86,43 +88,130 @@ def qa(rng: random.Random, isl: dict, kind: str) -> tuple[str, str]:
         return q, facts[3]
     if kind == "about":
         q = rng.choice([f"Tell me about {n}.", f"Give me a short description of {n}."])
-        return q, (f"{n} is an island. Its capital is {isl['capital']}, its flag is {isl['flag']} "
-                   f"and it exports {isl['export']}.")
+        return q, about(isl)
     raise ValueError(kind)
 
 
-def arithmetic(rng: random.Random) -> tuple[str, str]:
-    a, b = rng.randint(1, 20), rng.randint(1, 20)
-    if rng.random() < 0.6:
-        return rng.choice([f"What is {a} plus {b}?", f"Add {a} and {b}."]), f"{a} plus {b} is {a + b}."
-    a, b = max(a, b), min(a, b)
-    return rng.choice([f"What is {a} minus {b}?", f"Subtract {b} from {a}."]), f"{a} minus {b} is {a - b}."
+def about(isl: dict) -> str:
+    return (f"{isl['name']} is an island. Its capital is {isl['capital']}, its flag is {isl['flag']} "
+            f"and it exports {isl['export']}.")
 
 
 QA_KINDS = ["capital", "flag", "export", "animal", "about"]
 
 
-def random_qa(rng: random.Random, islands: list[dict]) -> tuple[str, str]:
+# --- held out means never seen ------------------------------------------------------------------------
+#
+# The world's fact units are split ONCE into a training part and a held-out part, before any row is rendered:
+# islands (every question, answer, chat, preference pair and JSON record about an island belongs to its island's
+# part) and arithmetic operand triples (op, a, b), shared by the Q&A sums and the GSM8K problems. Every fixture's
+# training split draws only from the training part, every test split only from the held-out part, so no test row
+# leaks into training verbatim, normalised, in another phrasing, or through another fixture (05 trains on the ORPO
+# mix and evaluates on ultrafeedback's test_prefs; 04 and 06 start from 01's model trained on guanaco). The tiny
+# base models are still pretrained on every island (data/pretraining_corpus.txt): that is the base model's world
+# knowledge, which fine-tuning surfaces, not a leak of held-out rows.
+
+HELD_OUT_ISLANDS = 8   # of the 32
+
+
+@dataclass(frozen=True)
+class Part:
+    islands: list
+    sums: list      # (op, a, b) for "What is a plus b?"
+    problems: list  # (op, a, b) for GSM8K word problems
+
+
+def _held_out_sum(op: str, a: int, b: int) -> bool:
+    return hashlib.sha256(f"{op} {a} {b}".encode()).digest()[0] < 64          # a quarter, stable
+
+
+def parts(islands: list[dict]) -> tuple[Part, Part]:
+    """(training part, held-out part) of the world's fact units."""
+    held = set(random.Random(SEED + 11).sample(range(len(islands)), HELD_OUT_ISLANDS))
+    sums = [("plus", a, b) for a in range(1, 21) for b in range(1, 21)] + \
+           [("minus", a, b) for a in range(1, 21) for b in range(1, a + 1)]
+    problems = [("plus", a, b) for a in range(2, 16) for b in range(2, 16)] + \
+               [("minus", a, b) for a in range(3, 17) for b in range(2, 16) if b < a]
+    return tuple(Part([isl for i, isl in enumerate(islands) if (i in held) == h],
+                      [u for u in sums if _held_out_sum(*u) == h], [u for u in problems if _held_out_sum(*u) == h])
+                 for h in (False, True))
+
+
+def arithmetic(rng: random.Random, part: Part) -> tuple[str, str, tuple]:
+    op, a, b = unit = rng.choice(part.sums)
+    if op == "plus":
+        return rng.choice([f"What is {a} plus {b}?", f"Add {a} and {b}."]), f"{a} plus {b} is {a + b}.", unit
+    return rng.choice([f"What is {a} minus {b}?", f"Subtract {b} from {a}."]), f"{a} minus {b} is {a - b}.", unit
+
+
+def random_qa(rng: random.Random, part: Part) -> tuple[str, str, tuple]:
+    """A question, its answer, and the fact unit it is about: ("sum", op, a, b) or (island, kind)."""
     if rng.random() < 0.2:
-        return arithmetic(rng)
-    return qa(rng, rng.choice(islands), rng.choice(QA_KINDS))
+        q, a, unit = arithmetic(rng, part)
+        return q, a, ("sum", *unit)
+    isl, kind = rng.choice(part.islands), rng.choice(QA_KINDS)
+    return (*qa(rng, isl, kind), (isl, kind))
+
+
+def distinct(rng: random.Random, make, n: int, key=lambda row: row) -> list:
+    """n rows from `make(rng)` with distinct keys (a test split of 60 distinct prompts, not 40 and 20 repeats)."""
+    rows, seen = [], set()
+    for _ in range(n * 200):
+        row = make(rng)
+        if key(row) not in seen:
+            seen.add(key(row))
+            rows.append(row)
+            if len(rows) == n:
+                return rows
+    raise ValueError(f"only {len(rows)} distinct rows of {n}: the part is too small")
 
 
 # --- rejected answers for preference data -----------------------------------------------------------
+#
+# Hard on purpose: a pair is only informative if the SFT model does not already rank it right. Half the rejected
+# answers are fluent, confidently wrong facts (one value swapped for another island's), a third are right but terse
+# or partial (short answers get a high total log-probability, so the SFT model often prefers them), and a few are
+# evasive. A rude or "I don't know" answer is one any chat model already ranks last.
 
-def bad_answer(rng: random.Random, islands: list[dict], question: str, good: str) -> str:
+EVASIVE = ["I don't know.", "No idea.", "Ask someone else.", "Why do you want to know?"]
+
+
+def terse(unit: tuple) -> str:
+    """Right but incomplete: the bare value, or the first clause of a description."""
+    if unit[0] == "sum":
+        op, a, b = unit[1:]
+        return f"{a + b if op == 'plus' else a - b}."
+    isl, kind = unit
+    if kind == "about":
+        return f"{isl['name']} is an island."
+    if kind == "animal":
+        return f"The {isl['animal']}."
+    value = isl[kind]
+    return f"{value[0].upper()}{value[1:]}."
+
+
+def wrong(rng: random.Random, part: Part, unit: tuple, good: str) -> str:
+    """The answer's sentence with one value swapped for a wrong one of the same kind (from the same part)."""
+    if unit[0] == "sum":
+        op, a, b = unit[1:]
+        right = a + b if op == "plus" else a - b
+        delta = rng.choice([-2, -1, 1, 2])
+        return f"{good[:good.rindex(' is ')]} is {right + delta if right + delta >= 0 else right - delta}."
+    isl, kind = unit
+    key = rng.choice(["capital", "flag", "export"]) if kind == "about" else kind
+    values = sorted({o[key] for o in part.islands} - {isl[key]})
+    bad, n = re.subn(rf"\b{isl[key]}\b", rng.choice(values), good)
+    assert n == 1 and bad != good, (good, key)
+    return bad
+
+
+def bad_answer(rng: random.Random, part: Part, unit: tuple, good: str) -> str:
     style = rng.random()
-    if style < 0.4:
-        return rng.choice(["I don't know.", "No idea.", "Ask someone else.", "Why do you want to know?"])
-    if style < 0.7:
-        return rng.choice(["whatever", "That is a boring question.", "Figure it out yourself."])
-    # a confidently wrong answer: the same sentence about another island's attribute
-    other = rng.choice(islands)
-    for key in ("capital", "flag", "export", "animal"):
-        for isl in islands:
-            if isl[key] in good and isl["name"] in good and other[key] != isl[key]:
-                return good.replace(isl[key], other[key])
-    return "I don't know."
+    if style < 0.15:
+        return rng.choice(EVASIVE)
+    if style < 0.5:
+        return terse(unit)
+    return wrong(rng, part, unit, good)
 
 
 def messages(*turns: str) -> list[dict]:
@@ -135,82 +224,102 @@ def prompt_id(prompt: str) -> str:
 
 
 # --- one builder per fixture --------------------------------------------------------------------------
+# Each takes (rng, train_part, held_out_part) and draws its training splits from the first, its test splits from
+# the second.
 
-def guanaco(rng, islands):
+def guanaco(rng, train, held):
+    """The Hub dataset has a train split only, with some duplicates, as here; notebooks split it themselves
+    (deduped and disjoint: cookbook.splits.split_held_out). It draws from the training part only, so the SFT model
+    of notebook 01 never sees a question that 04, 05 or 06 hold out."""
     rows = []
     for _ in range(400):
-        q, a = random_qa(rng, islands)
+        q, a, _ = random_qa(rng, train)
         rows.append({"text": f"<s>[INST] {q} [/INST] {a} </s>"})
     return {"train": rows}
 
 
-def ultrachat(rng, islands):
-    def row():
-        isl = rng.choice(islands)
-        k1, k2 = rng.sample(QA_KINDS[:4], 2)
-        q1, a1 = qa(rng, isl, k1)
-        q2, a2 = qa(rng, isl, k2)
-        q2 = rng.choice(["And ", "Also, ", ""]) + q2[0].lower() + q2[1:] if rng.random() < 0.5 else q2
-        turns = [q1, a1, q2, a2] if rng.random() < 0.6 else [q1, a1]
-        return {"prompt": q1, "prompt_id": prompt_id(q1), "messages": messages(*turns)}
-    sizes = {"train_sft": 300, "test_sft": 60, "train_gen": 100, "test_gen": 30}
-    return {split: [row() for _ in range(n)] for split, n in sizes.items()}
+def ultrachat(rng, train, held):
+    def row(part):
+        def make(rng):
+            isl = rng.choice(part.islands)
+            k1, k2 = rng.sample(QA_KINDS[:4], 2)
+            q1, a1 = qa(rng, isl, k1)
+            q2, a2 = qa(rng, isl, k2)
+            q2 = rng.choice(["And ", "Also, ", ""]) + q2[0].lower() + q2[1:] if rng.random() < 0.5 else q2
+            turns = [q1, a1, q2, a2] if rng.random() < 0.6 else [q1, a1]
+            return {"prompt": q1, "prompt_id": prompt_id(q1), "messages": messages(*turns)}
+        return make
+    out = {}
+    for split, n in {"train_sft": 300, "test_sft": 60, "train_gen": 100, "test_gen": 30}.items():
+        if split.startswith("train"):
+            out[split] = [row(train)(rng) for _ in range(n)]
+        else:
+            out[split] = distinct(rng, row(held), n, key=lambda r: r["prompt"])
+    return out
 
 
-def ultrafeedback(rng, islands):
-    def row():
-        q, good = random_qa(rng, islands)
-        bad = bad_answer(rng, islands, q, good)
+def preference_pair(part):
+    def make(rng):
+        q, good, unit = random_qa(rng, part)
+        return q, good, bad_answer(rng, part, unit, good)
+    return make
+
+
+def ultrafeedback(rng, train, held):
+    def row(pair):
+        q, good, bad = pair
         chosen, rejected = messages(q, good), messages(q, bad)
         return {"prompt": q, "prompt_id": prompt_id(q), "chosen": chosen, "rejected": rejected,
                 "messages": chosen, "score_chosen": float(rng.choice([8, 9, 10])),
                 "score_rejected": float(rng.choice([1, 2, 3, 4, 5]))}
     sizes = {"train_prefs": 300, "test_prefs": 60, "train_sft": 300, "test_sft": 60, "train_gen": 100, "test_gen": 30}
-    return {split: [row() for _ in range(n)] for split, n in sizes.items()}
+    return {split: [row(p) for p in distinct(rng, preference_pair(train if split.startswith("train") else held), n,
+                                             key=lambda p: p[0])]
+            for split, n in sizes.items()}
 
 
-def orpo_mix(rng, islands):
-    rows = []
-    for _ in range(300):
-        q, good = random_qa(rng, islands)
-        bad = bad_answer(rng, islands, q, good)
-        rows.append({"source": "smoke_world", "chosen": messages(q, good), "rejected": messages(q, bad),
-                     "prompt": q, "question": q})
-    return {"train": rows}
+def orpo_mix(rng, train, held):
+    """Training part only: 05 trains on it and evaluates on ultrafeedback's held-out test_prefs."""
+    return {"train": [{"source": "smoke_world", "chosen": messages(q, good), "rejected": messages(q, bad),
+                       "prompt": q, "question": q}
+                      for q, good, bad in distinct(rng, preference_pair(train), 300, key=lambda p: p[0])]}
 
 
-def gsm8k(rng, islands):
-    def row():
-        who, thing = rng.choice(NAMES), rng.choice(THINGS)
-        a, b = rng.randint(2, 15), rng.randint(2, 15)
-        if rng.random() < 0.5:
-            q = f"{who} has {a} {thing} and gets {b} more. How many {thing} does {who} have now?"
-            work, ans = f"{who} has {a} + {b} = <<{a}+{b}={a + b}>>{a + b} {thing}.", a + b
-        else:
-            a, b = max(a, b) + 1, min(a, b)
-            q = f"{who} has {a} {thing} and gives away {b}. How many {thing} are left?"
-            work, ans = f"{who} has {a} - {b} = <<{a}-{b}={a - b}>>{a - b} {thing} left.", a - b
-        return {"question": q, "answer": f"{work}\n#### {ans}"}
-    return {"train": [row() for _ in range(400)], "test": [row() for _ in range(80)]}
+def gsm8k(rng, train, held):
+    def row(part):
+        def make(rng):
+            who, thing = rng.choice(NAMES), rng.choice(THINGS)
+            op, a, b = rng.choice(part.problems)
+            if op == "plus":
+                q = f"{who} has {a} {thing} and gets {b} more. How many {thing} does {who} have now?"
+                work, ans = f"{who} has {a} + {b} = <<{a}+{b}={a + b}>>{a + b} {thing}.", a + b
+            else:
+                q = f"{who} has {a} {thing} and gives away {b}. How many {thing} are left?"
+                work, ans = f"{who} has {a} - {b} = <<{a}-{b}={a - b}>>{a - b} {thing} left.", a - b
+            return {"question": q, "answer": f"{work}\n#### {ans}"}
+        return make
+    return {"train": [row(train)(rng) for _ in range(400)],
+            "test": distinct(rng, row(held), 80, key=lambda r: r["question"])}
 
 
-def ranked_feedback(rng, islands):
+def ranked_feedback(rng, train, held):
     """K-wise preferences in openbmb/UltraFeedback's layout: one instruction, K=4 scored completions."""
-    rows = []
-    for _ in range(120):
-        q, good = random_qa(rng, islands)
-        terse = good.split(".")[0].split(" is ")[-1] if " is " in good else good
-        candidates = [(good, 9.0, "careful"), (terse, 6.0, "terse"),
-                      (bad_answer(rng, islands, q, good), 3.0, "sloppy"), ("whatever", 1.0, "rude")]
-        rng.shuffle(candidates)
-        rows.append({
-            "source": "smoke_world", "instruction": q, "models": [m for _, _, m in candidates],
-            "completions": [{"model": m, "response": r, "overall_score": s,
-                             "critique": "Correct and complete." if s > 8 else "Not fully helpful."}
-                            for r, s, m in candidates],
-            "correct_answers": [good], "incorrect_answers": [],
-        })
-    return {"train": rows[:100], "test": rows[100:]}
+    def make(part):
+        def row(rng):
+            q, good, unit = random_qa(rng, part)
+            candidates = [(good, 9.0, "careful"), (terse(unit), 6.0, "terse"),
+                          (wrong(rng, part, unit, good), 3.0, "sloppy"), ("whatever", 1.0, "rude")]
+            rng.shuffle(candidates)
+            return {
+                "source": "smoke_world", "instruction": q, "models": [m for _, _, m in candidates],
+                "completions": [{"model": m, "response": r, "overall_score": s,
+                                 "critique": "Correct and complete." if s > 8 else "Not fully helpful."}
+                                for r, s, m in candidates],
+                "correct_answers": [good], "incorrect_answers": [],
+            }
+        return row
+    # The Hub dataset has a train split only: training part only (06 shows one example; nothing evaluates on it).
+    return {"train": distinct(rng, make(train), 120, key=lambda r: r["instruction"])}
 
 
 def domain(rng, far_islands):
@@ -232,7 +341,8 @@ def domain(rng, far_islands):
     return {"train": text, "test": recall}
 
 
-def json_extraction(rng, islands):
+def json_extraction(rng, train, held):
+    """Test rows are about islands that no training row mentions: the model must read them, not remember them."""
     schema = {
         "type": "object",
         "properties": {"island": {"type": "string"}, "capital": {"type": "string"},
@@ -244,16 +354,17 @@ def json_extraction(rng, islands):
     }
     schema_text = json.dumps(schema, separators=(",", ":"))
 
-    def row():
+    def row(islands):
         isl = rng.choice(islands)
-        parts = [f"the capital city is {isl['capital']}", f"its flag is {isl['flag']}",
-                 f"it is known for its {isl['export']}", f"about {isl['population']} thousand people live there"]
-        rng.shuffle(parts)
-        text = f"{isl['name']} is an island: " + ", ".join(parts) + "."
+        clauses = [f"the capital city is {isl['capital']}", f"its flag is {isl['flag']}",
+                   f"it is known for its {isl['export']}", f"about {isl['population']} thousand people live there"]
+        rng.shuffle(clauses)
+        text = f"{isl['name']} is an island: " + ", ".join(clauses) + "."
         out = {"island": isl["name"], "capital": isl["capital"], "flag_colour": isl["flag"],
                "export": isl["export"], "population_thousands": isl["population"]}
         return {"text": text, "schema": schema_text, "output": json.dumps(out)}
-    return {"train": [row() for _ in range(300)], "test": [row() for _ in range(60)]}
+    return {"train": [row(train.islands) for _ in range(300)],
+            "test": distinct(rng, lambda _: row(held.islands), 60, key=lambda r: r["text"])}
 
 
 def shapes_vqa(rng):
@@ -336,15 +447,16 @@ def build() -> dict[str, bytes]:
         return "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in rows).encode()
 
     out: dict[str, bytes] = {}
+    train, held = parts(islands)
     fixtures = {
-        "guanaco-llama2-1k": guanaco(random.Random(SEED + 1), islands),
-        "ultrachat_200k": ultrachat(random.Random(SEED + 2), islands),
-        "ultrafeedback_binarized": ultrafeedback(random.Random(SEED + 3), islands),
-        "orpo-dpo-mix-40k": orpo_mix(random.Random(SEED + 4), islands),
-        "gsm8k": gsm8k(random.Random(SEED + 5), islands),
-        "ultrafeedback_ranked": ranked_feedback(random.Random(SEED + 6), islands),
+        "guanaco-llama2-1k": guanaco(random.Random(SEED + 1), train, held),
+        "ultrachat_200k": ultrachat(random.Random(SEED + 2), train, held),
+        "ultrafeedback_binarized": ultrafeedback(random.Random(SEED + 3), train, held),
+        "orpo-dpo-mix-40k": orpo_mix(random.Random(SEED + 4), train, held),
+        "gsm8k": gsm8k(random.Random(SEED + 5), train, held),
+        "ultrafeedback_ranked": ranked_feedback(random.Random(SEED + 6), train, held),
         "domain_corpus": domain(random.Random(SEED + 7), far),
-        "json_extraction": json_extraction(random.Random(SEED + 8), islands),
+        "json_extraction": json_extraction(random.Random(SEED + 8), train, held),
     }
     vqa, images = shapes_vqa(random.Random(SEED + 9))
     fixtures["shapes_vqa"] = vqa
