@@ -83,10 +83,10 @@ CONFIGS: dict[str, dict] = {
                lora=dict(r=16, alpha=32, dropout=0.0), prompt_tokens=128, max_completion=256, batch=16,
                num_generations=8, accum=1, attn="sdpa", liger=False, ckpt=True, optim="adamw_torch_fused"),
 }
-# Rough H200 seconds per config (process start, imports, model load, steps), for --plan.
-# 01's flex attention compiles once per machine (~85 s, then cached): added once when 01 is in the list.
-ESTIMATE_S = {"01": 45, "01b": 28, "02": 32, "02-ckpt": 32, "02-8bit-ckpt": 32, "02-paged8bit-ckpt-b2": 35,
-              "02-8bit-ckpt-b1": 40, "03": 55, "04": 35, "05": 32, "06": 45}
+# H200 seconds per config (process start, imports, model load, steps), for --plan; 01's flex attention compiles
+# once per machine (~80 s more on a fresh one, then cached): added once when 01 is in the list.
+ESTIMATE_S = {"01": 65, "01b": 33, "02": 31, "02-ckpt": 31, "02-8bit-ckpt": 30, "02-paged8bit-ckpt-b2": 34,
+              "02-8bit-ckpt-b1": 40, "03": 55, "04": 37, "05": 33, "06": 85}  # measured on an H200, 2026-11-29
 COLD_FLEX_S = 85
 DEFAULT = ["01", "01b", "02", "02-8bit-ckpt", "02-paged8bit-ckpt-b2", "03", "04", "05", "06"]
 
@@ -115,7 +115,9 @@ def synthetic_text(tok, n_tokens: int, rng: random.Random) -> str:
     ids = [rng.choice(pool) for _ in range(n_tokens)]
     text = tok.decode(ids, skip_special_tokens=True)
     ids2 = tok(text, add_special_tokens=False)["input_ids"]
-    while len(ids2) < n_tokens:  # decoding merges some tokens: top up
+    for _ in range(20):  # a tokenizer that merges tokens on the way back: top up (the synthetic one never does)
+        if len(ids2) >= n_tokens:
+            break
         text += " " + tok.decode([rng.choice(pool) for _ in range(n_tokens - len(ids2))], skip_special_tokens=True)
         ids2 = tok(text, add_special_tokens=False)["input_ids"]
     return tok.decode(ids2[:n_tokens], skip_special_tokens=True)
@@ -131,7 +133,7 @@ def run_config(key: str, model_dir: str, small: bool) -> dict:
     import transformers
     import trl
     from datasets import Dataset
-    from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig, TrainerCallback
+    from transformers import AutoModelForCausalLM, BitsAndBytesConfig, TrainerCallback
 
     cuda = torch.cuda.is_available()
     rng = random.Random(0)
@@ -164,7 +166,9 @@ def run_config(key: str, model_dir: str, small: bool) -> dict:
                                                  random_state=0)
         peft_config = None
     else:
-        tok = AutoTokenizer.from_pretrained(model_dir)
+        from arch_model import ARCHS, synthetic_tokenizer
+
+        tok = synthetic_tokenizer(ARCHS[c["arch"]]["tokenizer"])  # AutoTokenizer would rebuild it as another class
         quant = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
                                    bnb_4bit_compute_dtype=compute) if c["quant"] == "4bit" else None
         model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=weights, quantization_config=quant,
@@ -188,6 +192,7 @@ def run_config(key: str, model_dir: str, small: bool) -> dict:
         def on_train_begin(self, args, state, control, **kw):
             if cuda:
                 torch.cuda.synchronize()
+                mem["before_train"] = torch.cuda.max_memory_allocated() / 2**30  # loading and set-up
                 torch.cuda.reset_peak_memory_stats()
 
         def on_step_end(self, args, state, control, **kw):
@@ -280,7 +285,7 @@ def run_config(key: str, model_dir: str, small: bool) -> dict:
         "weights_gib": round(weights_gib, 3) if weights_gib is not None else None,
         "peak_allocated_gib": round(mem["allocated"], 3) if cuda else None,
         "peak_reserved_gib": round(reserved, 3) if cuda else None,
-        "process_peak_allocated_gib": round(torch.cuda.max_memory_allocated() / 2**30, 3) if cuda else None,
+        "process_peak_allocated_gib": round(max(mem["before_train"], mem["allocated"]), 3) if cuda else None,
         "seconds_per_step": round(sec, 3) if sec else None, "timed_steps": len(timed),
         "approx_tokens_per_step": tokens_per_step,
         "grpo_mean_completion_length": completion_len or None, "train_seconds": round(train_s, 1),
@@ -338,7 +343,7 @@ def main() -> None:
     for key in keys:
         c = CONFIGS[key]
         dtype = "float32" if c.get("weights") == "float32" else "bfloat16"
-        folder = tmp / f"{c['arch']}-arch-{'small-' if args.small else ''}{dtype}"
+        folder = tmp / f"{c['arch']}-arch-synth-{'small-' if args.small else ''}{dtype}"
         model_dir = arch_model(folder, c["arch"], dtype=dtype, small=args.small)
         py, env = interpreter({"framework": "unsloth" if c["trainer"] == "unsloth-sft" else "trl"}, args)
         cmd = [py, str(Path(__file__).resolve()), "--one", key, "--model-dir", str(model_dir)]
@@ -350,8 +355,10 @@ def main() -> None:
         except subprocess.TimeoutExpired as err:
             so = err.stdout.decode() if isinstance(err.stdout, bytes) else (err.stdout or "")
             proc = subprocess.CompletedProcess(cmd, -9, so, f"timed out after {err.timeout} s")
-        if os.environ.get("OUT"):
-            Path(os.environ["OUT"], f"footprint-{key}.log").write_text((proc.stdout + proc.stderr)[-200000:])
+        if os.environ.get("OUT"):  # one log file for all configs (the device tool brings back only a few files)
+            with open(Path(os.environ["OUT"], "notebook_footprints-runs.log"), "a") as log:
+                text = proc.stdout + proc.stderr
+                log.write(f"\n===== {key}: exit {proc.returncode}\n" + (text[-20000:] if proc.returncode else text[-3000:]))
         lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
         if lines:
             result = json.loads(lines[-1][7:])

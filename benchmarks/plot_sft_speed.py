@@ -29,16 +29,18 @@ def points(record: dict) -> list[dict]:
         out.append({"name": name, "framework": r.get("framework", s.get("framework")), "base": s.get("base"),
                     "rows": s.get("rows"), "ckpt": s.get("ckpt"), "liger": s.get("liger"),
                     "attn": s.get("attn"), "compile": s.get("compile"), "offload": s.get("offload"),
+                    "ckpt_offload": s.get("ckpt_offload"), "sac": s.get("sac"),
                     "y": tps["median"], "lo": tps["median"] - tps["min"], "hi": tps["max"] - tps["median"],
                     "x": mem, "mfu": r.get("mfu")})
     return out
 
 
 def frontier(pts: list[dict]) -> list[dict]:
-    """TRL, bf16, fixed rows, SDPA + Liger, no compile/offload: the k-of-22-layers checkpointing points, by memory."""
+    """TRL, bf16, fixed rows, SDPA + Liger, plain checkpointing of k of the 22 layers (no compile, offloading or
+    selective checkpointing): the frontier's points, by memory."""
     sel = [p for p in pts if p["framework"] == "trl" and p["base"] == "bf16" and p["rows"] == "fixed"
            and p["liger"] is True and p["attn"] == "sdpa" and not p["compile"] and not p["offload"]
-           and isinstance(p["ckpt"], int)]
+           and not p["ckpt_offload"] and not p["sac"] and isinstance(p["ckpt"], int)]
     return sorted(sel, key=lambda p: p["x"])
 
 

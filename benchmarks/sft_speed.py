@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """LoRA SFT speed and memory, measured fairly: TRL recipes (01) against Unsloth (03), like for like.
 
-    python benchmarks/sft_speed.py --suite fair            # the whole fair suite (~8 min on an H200), + plot
-    python benchmarks/sft_speed.py --suite quick           # a subset (~4 min): one point per question
+    python benchmarks/sft_speed.py --suite fair            # the whole fair suite (~11 min on an H200), + plot
+    python benchmarks/sft_speed.py --suite fair-trl        # its TRL half (~7 min: one device call)
+    python benchmarks/sft_speed.py --suite fair-unsloth    # its Unsloth half (~5 min)
+    python benchmarks/sft_speed.py --suite extra           # compile, FLCE alone, flex vs SDPA, SAC, offloading
+    python benchmarks/sft_speed.py --quick                 # a subset (~5 min): one point per question
     python benchmarks/sft_speed.py --suite fair --plan     # list the runs and the estimated time; runs nothing
     python benchmarks/sft_speed.py --small --suite cpu     # logic check on a CPU (tiny random model, seconds)
     python benchmarks/sft_speed.py --merge a.json b.json   # merge two device calls' results (by run name), plot
@@ -309,12 +312,13 @@ def merge(record: dict, result: dict) -> dict:
 
 
 def estimate_seconds(spec: dict, steps: int) -> float:
-    """Rough H200 wall time of one run, for --plan. Calibrated on the earlier suite's wall times on an H200
-    (TRL runs ~25 s, Unsloth runs ~45 s besides their steps: interpreter, imports, Unsloth's patching and
-    compiling, model load, trainer set-up); the first flex-attention run on a fresh machine compiles its kernels
-    (~85 s more, cached for later runs: `plan_seconds` adds it once)."""
+    """Rough H200 wall time of one run, for --plan. Calibrated on the H200 wall times of 2026-11-29 (fair-trl's
+    9 runs took 420 s, fair-unsloth's 5 took 295 s): besides their steps, TRL runs spend ~27 s and Unsloth runs
+    ~50 s on interpreter, imports, Unsloth's patching and compiling, model load and trainer set-up; the first
+    flex-attention run on a fresh machine compiles its kernels (~80 s more, cached for later runs:
+    `plan_seconds` adds it once)."""
     unsloth = spec["framework"] == "unsloth"
-    t = 45.0 if unsloth else 25.0
+    t = 50.0 if unsloth else 27.0
     if spec["base"] == "4bit":
         t += 4
     if spec["attn"] == "flex_attention":
@@ -371,7 +375,7 @@ def run_one(name: str, model_dir: str, small: bool, profile_dir: str | None = No
     import transformers
     import trl
     from datasets import Dataset
-    from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig, TrainerCallback
+    from transformers import AutoModelForCausalLM, BitsAndBytesConfig, TrainerCallback
     from trl import SFTConfig, SFTTrainer
 
     cuda = torch.cuda.is_available()
@@ -395,7 +399,9 @@ def run_one(name: str, model_dir: str, small: bool, profile_dir: str | None = No
         peft_config = None
         sft_kwargs["gradient_checkpointing"] = False  # Unsloth set its checkpointing up itself (above)
     else:
-        tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        from arch_model import synthetic_tokenizer
+
+        tokenizer = synthetic_tokenizer("zephyr")  # AutoTokenizer would rebuild it as the model type's class
         quant = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
                                    bnb_4bit_compute_dtype=torch.bfloat16) if qlora else None
         model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=dtype, attn_implementation=spec["attn"],
@@ -572,9 +578,11 @@ def launch(name: str, args, profile: bool = False) -> dict:
     except subprocess.TimeoutExpired as err:
         out = err.stdout.decode() if isinstance(err.stdout, bytes) else (err.stdout or "")
         proc = subprocess.CompletedProcess(cmd, -9, out, f"timed out after {err.timeout} s")
-    if os.environ.get("OUT"):
-        Path(os.environ["OUT"], f"sft_speed-{name}{'-profile' if profile else ''}.log").write_text(
-            (proc.stdout + proc.stderr)[-200000:])
+    if os.environ.get("OUT"):  # one log file for all runs (the device tool brings back only a few files)
+        with open(Path(os.environ["OUT"], "sft_speed-runs.log"), "a") as log:
+            text = proc.stdout + proc.stderr
+            log.write(f"\n===== {name}{' (profile)' if profile else ''}: exit {proc.returncode}\n"
+                      + (text[-20000:] if proc.returncode else text[-3000:]))
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
     if lines:
         result = json.loads(lines[-1][7:])
@@ -654,8 +662,8 @@ def main() -> None:
     if args.model_dir is None:
         from arch_model import arch_model
 
-        args.model_dir = str(arch_model(Path(tempfile.gettempdir()) / ("tinyllama-arch-small" if args.small
-                                                                         else "tinyllama-arch-bf16"),
+        args.model_dir = str(arch_model(Path(tempfile.gettempdir()) / ("tinyllama-arch-synth-small" if args.small
+                                                                         else "tinyllama-arch-synth-bf16"),
                                         "tinyllama", small=args.small))
     record = json.loads(out.read_text()) if out.is_file() else {}
     counts_ref = param_counts(__import__("arch_model").TINYLLAMA)

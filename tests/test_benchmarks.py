@@ -197,9 +197,11 @@ def test_plot_points_and_frontier(tmp_path):
     record = {"results": {"k22": res("k22", 20, 4.0, liger=True), "k0": res("k0", 40, 15.0, liger=True, ckpt=0),
                           "k11": res("k11", 30, 9.0, liger=True, ckpt=11),
                           "u": res("u", 36, 2.9, framework="unsloth", ckpt="unsloth"),
+                          "off": res("off", 20, 3.3, liger=True, ckpt_offload=True),
+                          "sac": res("sac", 17, 4.5, liger=True, sac=True),
                           "bad": {"name": "bad", "error": "x"}}}
     pts = plot_mod.points(record)
-    assert {p["name"] for p in pts} == {"k22", "k0", "k11", "u"}
+    assert {p["name"] for p in pts} == {"k22", "k0", "k11", "u", "off", "sac"}
     assert [p["name"] for p in plot_mod.frontier(pts)] == ["k22", "k11", "k0"]
     k22 = next(p for p in pts if p["name"] == "k22")
     assert (k22["lo"], k22["hi"]) == (1, 2)

@@ -9,11 +9,13 @@
 # call in all), where tests/gpu/run_suite.sh and benchmarks/gpu_run.sh install them with `pip --target` into
 # /tmp/cookbook-core-site and /tmp/cookbook-unsloth-site (Unsloth's first on PYTHONPATH for Unsloth runs only).
 #
-# The GPU image already has torch 2.11 (+ its CUDA libraries and triton), transformers 5.17, accelerate, peft,
-# pandas, matplotlib, pyarrow, safetensors, tokenizers, huggingface_hub, sentencepiece, protobuf, numpy, psutil,
-# jinja2, pyyaml, regex, requests, tqdm, filelock, fsspec, xxhash and their dependencies (httpx, pydantic, rich,
-# pillow, ...). The lists below are the dependency closure of what the notebooks, scripts/ and benchmarks/ import,
-# minus that image (worked out from the environments' package metadata). Deliberately NOT shipped for Unsloth:
+# The GPU image (listed with `pip list` there, 2026-11-29) has torch 2.11+cu130 (with triton 3.6, torchvision
+# 0.26, torchaudio), transformers 5.17, accelerate 1.15, peft 0.21.0, pandas, matplotlib, pyarrow, safetensors,
+# tokenizers, huggingface_hub, sentencepiece, protobuf, numpy, psutil, jinja2, pyyaml, regex, requests, tqdm,
+# filelock, fsspec, xxhash, httpx, aiohttp, attrs, msgpack, ninja, py-cpuinfo, einops, rich, pillow, ... but no
+# pydantic. The lists below are the dependency closure of what the notebooks, scripts/ and benchmarks/ import,
+# minus that image (worked out from the environments' package metadata), plus a few the image has at other
+# versions than the locks (peft, aiohttp and its parts), so the pins hold. Deliberately NOT shipped for Unsloth:
 # torchvision, xformers and torchao. Their wheels in unsloth.lock are built for torch 2.14 and would break on the
 # image's torch 2.11. Unsloth treats all three as optional: it skips its torchvision check when torchvision is
 # absent, falls back from xformers to PyTorch attention, and imports torchao only for fp8/QAT. Also left out:
@@ -42,7 +44,8 @@ SLIM_BNB=${SLIM_BNB:-1}
 SLIM_BNB_KEEP=${SLIM_BNB_KEEP:-cuda13}
 [ -x "$PY" ] || PY=python3
 
-CORE=(trl datasets dill multiprocess bitsandbytes liger_kernel hjson ninja py-cpuinfo msgpack einops
+CORE=(trl peft datasets dill multiprocess bitsandbytes liger_kernel hjson ninja py-cpuinfo msgpack einops
+      pydantic pydantic_core annotated-types typing-inspection
       jsonschema jsonschema-specifications referencing rpds-py attrs xgrammar apache-tvm-ffi
       aiohttp aiohappyeyeballs aiosignal frozenlist multidict propcache yarl)
 CORE_SDIST=(deepspeed)
