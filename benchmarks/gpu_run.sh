@@ -3,7 +3,7 @@
 # installs them: .gpu_wheels/ -> /tmp/cookbook-core-site (on PYTHONPATH for every run), .gpu_wheels_unsloth/ ->
 # /tmp/cookbook-unsloth-site (put first on PYTHONPATH by the benchmarks for their Unsloth runs only). Each folder is
 # installed once per machine (a stamp records which wheels; the /tmp sites stay while the machine is warm). Make
-# both with tests/gpu/fetch_wheels.sh on a machine with network; carry both (52 MiB together).
+# both with tests/gpu/fetch_wheels.sh on a machine with network; carry both (56 MiB together).
 #
 #   bash benchmarks/gpu_run.sh python3 benchmarks/sft_speed.py --suite fair-trl
 #   bash benchmarks/gpu_run.sh python3 benchmarks/sft_speed.py --suite fair-unsloth

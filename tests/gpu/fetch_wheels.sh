@@ -38,7 +38,8 @@ PLATFORM=(--python-version 3.12 --implementation cp --abi cp312 --abi abi3 --abi
           --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 --platform linux_x86_64 --platform any)
 PY=${PYTHON:-$ROOT/.venv/bin/python}
 # bitsandbytes' wheel (41 MiB) carries a library per CUDA/ROCm/XPU version; the GPU image's torch is 2.11+cu130, so
-# by default only the CUDA 13.x and CPU libraries are kept (3 MiB), which lets both folders travel in one call.
+# by default only the CUDA 13.x and CPU libraries are kept (3 MiB), which lets both folders (56 MiB) travel in
+# one call.
 # SLIM_BNB=0 keeps the wheel as published; SLIM_BNB_KEEP is a regex of library names to keep.
 SLIM_BNB=${SLIM_BNB:-1}
 SLIM_BNB_KEEP=${SLIM_BNB_KEEP:-cuda13}
