@@ -24,7 +24,7 @@ One command runs both frameworks: the driver starts every run in its own process
 peak memory cannot leak into another's) and picks the interpreter per framework. TRL runs use this interpreter
 (core environment: TRL 1.16); Unsloth runs use --unsloth-python (default: .venvs/unsloth/bin/python when it
 exists, else this interpreter) with --unsloth-site (default: $COOKBOOK_UNSLOTH_SITE, else
-/tmp/cookbook-unsloth-site when it exists: the folder `benchmarks/gpu_env.sh` installs .gpu_wheels_unsloth/ into)
+/tmp/cookbook-unsloth-site when it exists: the folder `benchmarks/gpu_run.sh` installs .gpu_wheels_unsloth/ into)
 put first on PYTHONPATH. Results merge by run name into benchmarks/results/sft_speed_fair.json, then
 benchmarks/plot_sft_speed.py draws benchmarks/results/sft_speed_fair.png (tokens/s against peak GiB).
 
@@ -37,11 +37,15 @@ Two row shapes, both for both frameworks and both base precisions (bf16 and 4-bi
             Unsloth: packing=True, its padding-free path).
 Checkpointing is recorded per run: the same policy for both (plain gradient checkpointing of every decoder layer,
 no offloading: TRL gradient_checkpointing=True, Unsloth use_gradient_checkpointing=True), each framework's
-recommended one as extra rows (Unsloth "unsloth": checkpoints offloaded to CPU RAM), and none. Partial
-checkpointing (TRL): k of the 22 decoder layers checkpointed (k = 22, 16, 11, 6, 0) through transformers' own
-switch: after the Trainer calls model.gradient_checkpointing_enable() every decoder layer is a
-GradientCheckpointingLayer whose `gradient_checkpointing` attribute says whether its __call__ goes through the
-checkpoint function; a callback sets it False on layers k..21 at on_train_begin (after the Trainer enabled it).
+recommended one as extra rows (Unsloth "unsloth": checkpoints offloaded to CPU RAM; its TRL counterpart,
+gradient_checkpointing_kwargs={"offload": True}), and none. Partial checkpointing (TRL): k of the 22 decoder
+layers checkpointed (k = 22, 16, 11, 6, 0), through transformers 5.17's own switches: every_n_layers in
+gradient_checkpointing_kwargs where some n gives ceil(22 / n) = k (11: n=2, 6: n=4), otherwise (16) the
+`gradient_checkpointing` attribute of each decoder layer (a GradientCheckpointingLayer, which checks it in
+__call__), left True on the first k layers and set False on the others by a callback at on_train_begin, after
+the Trainer enabled checkpointing. tests/test_benchmarks.py counts the recomputed layers for both switches. Also:
+TRL's selective checkpointing (gradient_checkpointing_kwargs={"selective": True}: attention output saved, the
+rest recomputed) and TRL's activation_offloading, in the extra suite.
 The attention backend each run actually used is read from the model's config at run time
 (config._attn_implementation; for Unsloth also its own kernel flags).
 
