@@ -149,8 +149,8 @@ def hardware(notebook_id: str, footprints: dict) -> str:
         return "1 GPU (not measured)"
     default = runs[0]  # the notebook's own configuration comes first; others are settings that fit smaller cards
     fits = [c for c in CARD_ORDER if default.get("fits_on", {}).get(c)]
-    cell = (f"{default['peak_reserved_gib']:.1f} GiB peak, {default['seconds_per_step']:.2f} s/step "
-            f"({footprints.get('gpu', 'H200')}); fits on: {', '.join(fits) or 'none of T4-H100'}")
+    cell = (f"{default['peak_reserved_gib']:.1f} GiB peak VRAM (reserved), {default['seconds_per_step']:.2f} s/step "
+            f"({default.get('gpu', 'GPU').removeprefix('NVIDIA ')}); fits on: {', '.join(fits) or 'none of T4-H100'}")
     smaller = [r for r in runs[1:] if r.get("fits_on", {}).get("T4 16 GB")]
     if smaller and not default.get("fits_on", {}).get("T4 16 GB"):
         best = min(smaller, key=lambda r: r["peak_reserved_gib"])
