@@ -195,14 +195,42 @@ def readme_table() -> str:
     return "\n".join(lines)
 
 
+SPEED_START, SPEED_END = "<!-- sft-speed:start (scripts/frame.py writes this table from sft_speed_fair.json) -->", \
+    "<!-- sft-speed:end -->"
+
+
+def speed_table() -> str:
+    """The fair TRL-vs-Unsloth benchmark as a README table, straight from its results file."""
+    path = manifest.ROOT / "benchmarks" / "results" / "sft_speed_fair.json"
+    if not path.exists():
+        return "(not measured yet: `benchmarks/sft_speed.py --suite fair-trl` and `--suite fair-unsloth` on a GPU)"
+    results = json.loads(path.read_text())["results"].values()
+    lines = ["| rows | base | framework | checkpointing | attention | tokens/s median (min-max) | peak VRAM | MFU |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in sorted(results, key=lambda r: (r["rows"], r["base"], r["framework"], -r["tokens_per_s"]["median"])):
+        ckpt = r["checkpointing"]["policy"].replace("true", "all layers")
+        ckpt += " (offloaded)" if r["checkpointing"]["offloaded_to_cpu"] else ""
+        ckpt += " (selective)" if r["settings"].get("sac") else ""
+        t = r["tokens_per_s"]
+        lines.append(f"| {r['rows']} | {r['base']} | {r['framework']} {r['versions'].get('unsloth', '')}".rstrip()
+                     + f" | {ckpt} | {r['attention']} | {t['median'] / 1e3:.1f}k ({t['min'] / 1e3:.1f}-{t['max'] / 1e3:.1f}k)"
+                     f" | {r['peak_allocated_gib']:.2f} GiB | {r['mfu']:.1%} |")
+    return "\n".join(lines)
+
+
+def _between(text: str, start: str, end: str, body: str) -> str:
+    head, rest = text.split(start, 1)
+    return head + start + "\n" + body + "\n" + end + rest.split(end, 1)[1]
+
+
 def readme_with_table(text: str) -> str:
+    if SPEED_START in text:
+        text = _between(text, SPEED_START, SPEED_END, speed_table())
     if README_START not in text:
         start, end = text.index("| part | notebook |"), text.index("| A | [Debugging]")
         end = text.index("\n", end) + 1
         return text[:start] + README_START + "\n" + readme_table() + "\n" + README_END + "\n" + text[end:]
-    head, rest = text.split(README_START, 1)
-    tail = rest.split(README_END, 1)[1]
-    return head + README_START + "\n" + readme_table() + "\n" + README_END + tail
+    return _between(text, README_START, README_END, readme_table())
 
 
 def dump(nb: dict) -> str:
