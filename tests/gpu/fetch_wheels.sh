@@ -48,7 +48,8 @@ SLIM_BNB_KEEP=${SLIM_BNB_KEEP:-cuda13}
 CORE=(trl peft datasets dill multiprocess bitsandbytes liger_kernel hjson ninja py-cpuinfo msgpack einops
       pydantic pydantic_core annotated-types typing-inspection
       jsonschema jsonschema-specifications referencing rpds-py attrs xgrammar apache-tvm-ffi
-      aiohttp aiohappyeyeballs aiosignal frozenlist multidict propcache yarl)
+      aiohttp aiohappyeyeballs aiosignal frozenlist multidict propcache yarl
+      sentencepiece)  # the image's sentencepiece 0.2.2 cannot train the tiny tokenizer (required_chars): the lock's 0.2.3
 CORE_SDIST=(deepspeed)
 UNSLOTH=(unsloth unsloth_zoo trl cut-cross-entropy tyro docstring_parser typeguard msgspec nest-asyncio json5
          structlog)
