@@ -168,10 +168,12 @@ def distinct(rng: random.Random, make, n: int, key=lambda row: row) -> list:
 
 # --- rejected answers for preference data -----------------------------------------------------------
 #
-# Hard on purpose: a pair is only informative if the SFT model does not already rank it right. Half the rejected
-# answers are fluent, confidently wrong facts (one value swapped for another island's), a third are right but terse
-# or partial (short answers get a high total log-probability, so the SFT model often prefers them), and a few are
-# evasive. A rude or "I don't know" answer is one any chat model already ranks last.
+# Hard on purpose: a pair is only informative if the SFT model does not already rank it right. Two kinds of pairs
+# carry that: (1) the rejected answer is a fluent, confidently wrong fact (one value swapped for another island's),
+# which the SFT model ranks right only as far as it knows the fact; (2) the chosen answer is more complete than the
+# rejected one (it adds a second fact about the island) while the rejected one is exactly the short answer SFT
+# taught, so the SFT model prefers the rejected one. A few pairs are right-but-terse or evasive answers, which any
+# chat model already ranks last. (Measured with notebook 01's model on test_prefs: see 04's Check.)
 
 EVASIVE = ["I don't know.", "No idea.", "Ask someone else.", "Why do you want to know?"]
 
@@ -190,6 +192,16 @@ def terse(unit: tuple) -> str:
     return f"{value[0].upper()}{value[1:]}."
 
 
+def complete(rng: random.Random, unit: tuple, good: str) -> str:
+    """A more helpful answer than `good`: the same answer and one more fact about the island."""
+    isl, kind = unit
+    facts = island_facts(isl)
+    if kind == "about":
+        return f"{good} {facts[4]}"
+    own = {"capital": 0, "flag": 1, "export": 2, "animal": 3}[kind]
+    return f"{good} {rng.choice([f for i, f in enumerate(facts) if i != own])}"
+
+
 def wrong(rng: random.Random, part: Part, unit: tuple, good: str) -> str:
     """The answer's sentence with one value swapped for a wrong one of the same kind (from the same part)."""
     if unit[0] == "sum":
@@ -205,13 +217,16 @@ def wrong(rng: random.Random, part: Part, unit: tuple, good: str) -> str:
     return bad
 
 
-def bad_answer(rng: random.Random, part: Part, unit: tuple, good: str) -> str:
+def preference(rng: random.Random, part: Part, unit: tuple, good: str) -> tuple[str, str]:
+    """(chosen, rejected) for a question whose right short answer is `good`."""
     style = rng.random()
-    if style < 0.15:
-        return rng.choice(EVASIVE)
-    if style < 0.5:
-        return terse(unit)
-    return wrong(rng, part, unit, good)
+    if style < 0.1:
+        return good, rng.choice(EVASIVE)
+    if style < 0.2:
+        return good, terse(unit)
+    if style < 0.55 and unit[0] != "sum":
+        return complete(rng, unit, good), good
+    return good, wrong(rng, part, unit, good)
 
 
 def messages(*turns: str) -> list[dict]:
@@ -261,7 +276,7 @@ def ultrachat(rng, train, held):
 def preference_pair(part):
     def make(rng):
         q, good, unit = random_qa(rng, part)
-        return q, good, bad_answer(rng, part, unit, good)
+        return (q, *preference(rng, part, unit, good))
     return make
 
 
