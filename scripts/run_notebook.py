@@ -131,7 +131,8 @@ def main() -> int:
             engine = "script"
     out_dir = Path(os.environ.get("COOKBOOK_OUTPUTS", ROOT / "outputs")) / mode() / path.stem
     out_dir.mkdir(parents=True, exist_ok=True)
-    print(f"running {path.relative_to(ROOT)} ({engine}{', ' + str(params) if params else ''}) ...", flush=True)
+    shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    print(f"running {shown} ({engine}{', ' + str(params) if params else ''}) ...", flush=True)
     t0 = time.perf_counter()
     if engine == "papermill":
         executed = out_dir / path.name
