@@ -49,8 +49,9 @@ def packages(notebook_id: str) -> list[str]:
     m, entry = load(), notebook(notebook_id)
     env = m["environments"][entry["environment"]]
     if "requirements" in env:  # an environment of its own (03: Unsloth): its requirements file is the group
+        kernel_only = {canonical(n) for n in env.get("kernel_only", [])}   # e.g. ipykernel: setup's, not the lesson's
         return [canonical(line.split("==")[0]) for line in (ROOT / env["requirements"]).read_text().splitlines()
-                if "==" in line.split("#")[0]]
+                if "==" in line.split("#")[0] and canonical(line.split("==")[0]) not in kernel_only]
     names = []
     for group in entry["groups"]:
         names += [canonical(n) for n in m["groups"][group] if canonical(n) not in names]

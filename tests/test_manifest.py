@@ -103,3 +103,11 @@ def test_gpu_only_cells_are_listed_where_a_notebook_branches_on_cuda():
         code = "\n".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code")
         if re.search(r'run\.device == "cuda"|run\.flex_attention', code):
             assert manifest.notebook(notebook_id)["gpu_only"], f"{notebook_id} has GPU-only branches; list them"
+
+
+def test_install_cells_leave_jupyter_to_the_runtime():
+    """A notebook runs inside a kernel that already has Jupyter's packages (Colab's, a local kernel, or none at all
+    on the GPU machines, which run notebooks as scripts): no install cell may try to install them."""
+    jupyter = {"ipykernel", "jupyter", "notebook", "jupyterlab", "nbmake", "papermill"}
+    for notebook_id in manifest.notebooks():
+        assert not jupyter & set(manifest.packages(notebook_id)), notebook_id

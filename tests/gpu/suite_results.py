@@ -1,0 +1,53 @@
+"""Merge one GPU-suite run into benchmarks/results/gpu_suite.json: one entry per notebook, each with the card, GPU
+count, commit, date and library versions of the run that last ran it. A run of some notebooks leaves the others'
+entries as they were, so the file says for every notebook which commit it last ran at on which card.
+
+    python3 tests/gpu/suite_results.py RECORDS.jsonl RESULTS.json CARD GPUS COMMIT [VERSIONS.json]
+
+RECORDS.jsonl: one {"notebook", "passed", "seconds"} per line (tests/gpu/run_suite.sh writes it). VERSIONS.json:
+{package: version}; read from this interpreter when not given.
+"""
+
+import json
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+
+PACKAGES = ("torch", "transformers", "trl", "peft", "accelerate", "datasets", "bitsandbytes", "deepspeed",
+            "liger-kernel", "unsloth", "pandas", "matplotlib")
+
+
+def installed() -> dict:
+    found = {}
+    for name in PACKAGES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = None
+    return found
+
+
+def merge(records: list[dict], results: dict, run: dict) -> dict:
+    notebooks = dict(results.get("notebooks", {}))
+    for r in records:
+        notebooks[r["notebook"]] = {"passed": r["passed"], "seconds": r["seconds"], **run}
+    return {"suite": "every notebook in smoke mode on CUDA (tests/gpu/run_suite.sh)",
+            "notebooks": dict(sorted(notebooks.items()))}
+
+
+def main() -> int:
+    records_path, results_path, card, gpus, commit, *rest = sys.argv[1:]
+    versions = json.loads(Path(rest[0]).read_text()) if rest else installed()
+    records = [json.loads(line) for line in Path(records_path).read_text().splitlines() if line.strip()]
+    path = Path(results_path)
+    results = json.loads(path.read_text()) if path.exists() else {}
+    run = {"card": card, "gpus": int(gpus), "commit": commit, "date": time.strftime("%Y-%m-%d"), "versions": versions}
+    path.write_text(json.dumps(merge(records, results, run), indent=1) + "\n")
+    print(f"{results_path}: {sum(r['passed'] for r in records)}/{len(records)} passed in this run; "
+          f"{len(merge(records, results, run)['notebooks'])} notebooks recorded")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
