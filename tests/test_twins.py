@@ -66,3 +66,41 @@ def test_01_held_out_split_is_splits_split_held_out():
             assert ours == theirs == formats.held_out_split(data, share, seed)
     for text in ("What is 2+3?", "  A_b  C!", "Ünïcode, too."):
         assert normalise(text) == splits.normalise(text)
+
+
+def _ultrafeedback_pairs(n):
+    rows = cookbook.load_dataset("HuggingFaceH4/ultrafeedback_binarized", "test_prefs", smoke=True,
+                                 kind="preference-pairs")
+    return [rows[i] for i in range(n)]
+
+
+def test_04_explicit_prompt_is_prefs_explicit_prompt():
+    from cookbook import prefs
+
+    mine = inline("04", "to_explicit_prompt")
+    for i, row in enumerate(_ultrafeedback_pairs(20)):
+        assert mine(row, i) == prefs.explicit_prompt(row, i)
+    broken = {"chosen": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}],
+              "rejected": [{"role": "user", "content": "other"}, {"role": "assistant", "content": "c"}]}
+    for fn in (mine, prefs.explicit_prompt):
+        with pytest.raises(ValueError, match="row 7"):
+            fn(broken, 7)
+
+
+def test_04_completion_logprob_is_prefs_completion_logprob():
+    """04 scores held-out pairs with its inline function; 05 imports the helper's: same numbers on the tiny model."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from cookbook import prefs
+
+    path = cookbook.tiny_model("llama")
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).eval()
+    mine = inline("04", "completion_logprob", tokenizer=tokenizer, torch=torch, SMOKE=True)
+    for row in _ultrafeedback_pairs(5):
+        pair = prefs.explicit_prompt(row, 0)
+        for key in ("chosen", "rejected"):
+            got, n = mine(model, pair["prompt"], pair[key])
+            want, m = prefs.completion_logprob(model, tokenizer, pair["prompt"], pair[key])
+            assert n == m and n > 0 and abs(got - want) < 1e-4 * max(1.0, abs(want)), (got, want)
