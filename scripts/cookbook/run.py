@@ -183,10 +183,7 @@ def start(notebook: str, seed: int = 42) -> Run:
     cuda = torch.cuda.is_available()
     smoke = resolve_mode(os.environ.get("COOKBOOK_MODE"), cuda)
     capability = torch.cuda.get_device_capability(0) if cuda else None
-    # COOKBOOK_PRECISION=bf16 reproduces a GPU's numerics on a CPU (slowly): what to try when a result differs
-    precision = os.environ.get("COOKBOOK_PRECISION") or precision_for(capability)
-    if precision not in ("bf16", "fp16", "fp32"):
-        raise ValueError(f"COOKBOOK_PRECISION must be bf16, fp16 or fp32, not {precision!r}")
+    precision = precision_for(capability)
     device = "cuda" if cuda else "cpu"
     if smoke and not cuda and not os.environ.get("COOKBOOK_MODE"):
         print("Smoke mode: no CUDA GPU found, so this runs a tiny local model on the fixtures in data/ "
