@@ -4,7 +4,8 @@ entries as they were, so the file says for every notebook which commit it last r
 
     python3 tests/gpu/suite_results.py RECORDS.jsonl RESULTS.json CARD GPUS COMMIT [VERSIONS.json]
 
-RECORDS.jsonl: one {"notebook", "passed", "seconds"} per line (tests/gpu/run_suite.sh writes it). VERSIONS.json:
+RECORDS.jsonl: one {"notebook", "passed", "seconds"} per line (tests/gpu/run_suite.sh writes it), with any other
+keys kept (e.g. "parameters": values a run set on the command line instead of the notebook's defaults). VERSIONS.json:
 {package: version}; read from this interpreter when not given.
 """
 
@@ -31,7 +32,8 @@ def installed() -> dict:
 def merge(records: list[dict], results: dict, run: dict) -> dict:
     notebooks = dict(results.get("notebooks", {}))
     for r in records:
-        notebooks[r["notebook"]] = {"passed": r["passed"], "seconds": r["seconds"], **run}
+        extra = {k: v for k, v in r.items() if k not in ("notebook", "passed", "seconds")}  # e.g. "parameters"
+        notebooks[r["notebook"]] = {"passed": r["passed"], "seconds": r["seconds"], **extra, **run}
     return {"suite": "every notebook in smoke mode on CUDA (tests/gpu/run_suite.sh)",
             "notebooks": dict(sorted(notebooks.items()))}
 
