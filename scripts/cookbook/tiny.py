@@ -89,7 +89,10 @@ FAMILIES = {
     "mixtral": {"config": "MixtralConfig", "model": "MixtralForCausalLM", "tokenizer": "sentencepiece",
                 "kwargs": {**_TEXT, "num_local_experts": 4, "num_experts_per_tok": 2,
                            "router_aux_loss_coef": 0.02, "output_router_logits": False},
-                "pretrain": PRETRAIN},
+                # Pretrained with the load-balancing loss, as Mixtral was (its routers start balanced), and in fewer
+                # steps than the dense families: an MoE step costs about twice as much on a CPU, and notebook 16
+                # (which builds it in CI) must stay within its time budget.
+                "pretrain": {**PRETRAIN, "steps": 120, "router_aux_loss": True}},
     # Qwen2 (Qwen2.5's architecture: biases on q/k/v), same sizes as the tiny Llama, byte-level BPE + ChatML.
     "qwen2": {"config": "Qwen2Config", "model": "Qwen2ForCausalLM", "tokenizer": "byte_bpe",
               "kwargs": {**_TEXT, "rms_norm_eps": 1e-6, "use_sliding_window": False}, "pretrain": PRETRAIN},
@@ -296,7 +299,8 @@ def _build_text_model(folder: Path, recipe: dict, tok_dir: Path) -> None:
     model.train()
     for _ in range(p["steps"]):
         batch = blocks[torch.randint(0, len(blocks), (p["batch_size"],), generator=gen)]
-        loss = model(input_ids=batch, labels=batch).loss
+        moe = {"output_router_logits": True} if p.get("router_aux_loss") else {}  # + coef * load-balancing loss
+        loss = model(input_ids=batch, labels=batch, **moe).loss
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
