@@ -218,6 +218,28 @@ def speed_table() -> str:
     return "\n".join(lines)
 
 
+GPU_START, GPU_END = "<!-- gpu-suite:start (scripts/frame.py writes this table from gpu_suite.json) -->", \
+    "<!-- gpu-suite:end -->"
+
+
+def gpu_suite_table() -> str:
+    """Each notebook's last GPU-suite run, straight from its results file; a notebook never run there says so."""
+    path = manifest.ROOT / "benchmarks" / "results" / "gpu_suite.json"
+    runs = json.loads(path.read_text())["notebooks"] if path.exists() else {}
+    lines = ["| notebook | on the GPU | card | commit | seconds | note |", "|---|---|---|---|---|---|"]
+    for notebook_id in manifest.notebooks():
+        r = runs.get(notebook_id)
+        if r is None:
+            lines.append(f"| {notebook_id} | not run yet | | | | |")
+            continue
+        note = r.get("note", "")
+        if r.get("parameters"):
+            note = f"with {', '.join(f'{k}={v}' for k, v in r['parameters'].items())}" + (f": {note}" if note else "")
+        lines.append(f"| {notebook_id} | {'passed' if r['passed'] else '**failed**'} | {r['gpus']}x {r['card']} | "
+                     f"{r['commit'][:7]} | {r['seconds']} | {note} |")
+    return "\n".join(lines)
+
+
 def _between(text: str, start: str, end: str, body: str) -> str:
     head, rest = text.split(start, 1)
     return head + start + "\n" + body + "\n" + end + rest.split(end, 1)[1]
@@ -226,6 +248,8 @@ def _between(text: str, start: str, end: str, body: str) -> str:
 def readme_with_table(text: str) -> str:
     if SPEED_START in text:
         text = _between(text, SPEED_START, SPEED_END, speed_table())
+    if GPU_START in text:
+        text = _between(text, GPU_START, GPU_END, gpu_suite_table())
     if README_START not in text:
         start, end = text.index("| part | notebook |"), text.index("| A | [Debugging]")
         end = text.index("\n", end) + 1
