@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 NB ?= 01
 P ?=
-NOTEBOOKS := $(sort $(wildcard Part_*/*.ipynb))
+NOTEBOOKS := $(sort $(wildcard Part_*/*.ipynb)) $(sort $(wildcard Appendix/*.ipynb))
 NB_TIMEOUT ?= 900
 
 .PHONY: help setup setup-needed run test unit notebooks gpu-suite lint smoke-world frame clean

@@ -180,19 +180,21 @@ def readme_table() -> str:
     measured = footprints()
     gh = m["repository"]["url"].removeprefix("https://github.com/")
     lines = ["| part | notebook | topic | status | open | full-mode hardware (measured) |", "|---|---|---|---|---|---|"]
+    tail = []
     for notebook_id, nb_path in manifest.notebooks().items():
         entry = manifest.notebook(notebook_id)
         rel = nb_path.relative_to(manifest.ROOT).as_posix()
-        part = rel.split("_")[1]
-        number = notebook_id.split("_")[0]
+        appendix = rel.startswith("Appendix/")  # Appendix notebooks: part "A", no number, listed last
+        part = "A" if appendix else rel.split("_")[1]
+        number = "" if appendix else notebook_id.split("_")[0] + " "
         colab = (f"[![Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
                  f"(https://colab.research.google.com/github/{gh}/blob/main/{rel})")
-        lines.append(f"| {part} | [{number} {entry['title']}]({rel}) | {entry['topic']} | ✅ | {colab} | "
-                     f"{hardware(notebook_id, measured)} |")
+        (tail if appendix else lines).append(f"| {part} | [{number}{entry['title']}]({rel}) | {entry['topic']} | ✅ | "
+                                             f"{colab} | {hardware(notebook_id, measured)} |")
     for planned in m.get("planned", []):
         lines.append(f"| {planned['part']} | {planned['number']} {planned['title']} | {planned['topic']} | planned | | |")
     lines.append("| A | [Debugging](Appendix/Debugging.md) | what broke while building this, and why | started | | |")
-    return "\n".join(lines)
+    return "\n".join(lines + tail)
 
 
 SPEED_START, SPEED_END = "<!-- sft-speed:start (scripts/frame.py writes this table from sft_speed_fair.json) -->", \

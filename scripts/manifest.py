@@ -70,7 +70,7 @@ def requirements(notebook_id: str) -> list[str]:
 
 def notebooks() -> dict[str, Path]:
     """Every notebook file in the checkout, by id."""
-    return {p.stem: p for p in sorted(ROOT.glob("Part_*/*.ipynb"))}
+    return {p.stem: p for p in sorted(ROOT.glob("Part_*/*.ipynb")) + sorted(ROOT.glob("Appendix/*.ipynb"))}
 
 
 def main() -> int:

@@ -35,6 +35,7 @@ def find(name: str) -> Path:
     if path.suffix == ".ipynb" and path.is_file():
         return path.resolve()
     matches = sorted(ROOT.glob(f"Part_*/{name}_*.ipynb")) + sorted(ROOT.glob(f"Part_*/{name}.ipynb"))
+    matches += sorted(ROOT.glob(f"Appendix/{name}.ipynb"))
     if len(matches) != 1:
         raise SystemExit(f"no single notebook matches {name!r}: {[m.name for m in matches]}")
     return matches[0]

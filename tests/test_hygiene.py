@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS = sorted(ROOT.glob("Part_*/*.ipynb"))
+NOTEBOOKS = sorted(ROOT.glob("Part_*/*.ipynb")) + sorted(ROOT.glob("Appendix/*.ipynb"))
 REPO = tomllib.loads((ROOT / "notebooks.toml").read_text())["repository"]["url"].removeprefix("https://github.com/")
 SECRET = re.compile(r"hf_[A-Za-z0-9]{30,}|sk-[A-Za-z0-9]{20,}|AKIA[0-9A-Z]{16}")
 
@@ -46,7 +46,7 @@ def test_anatomy(nb):
     text = ["".join(c["source"]) for c in cells]
     kinds = [c["cell_type"] for c in cells]
     md = "\n".join(t for t, k in zip(text, kinds) if k == "markdown")
-    number = nb.stem.split("_")[0]
+    number = "A" if nb.parent.name == "Appendix" else nb.stem.split("_")[0]
     assert text[0].startswith(f"# {number} · "), "first cell: '# NN · title'"
     rel = nb.relative_to(ROOT).as_posix()
     assert f"https://colab.research.google.com/github/{REPO}/blob/main/{rel}" in text[0], "Colab badge"

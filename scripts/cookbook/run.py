@@ -27,7 +27,7 @@ def outputs_root() -> Path:
 
 def notebook_path(notebook: str) -> Path | None:
     """The .ipynb file of a notebook id such as "01_SFT_with_TRL_and_LoRA", or None outside a checkout."""
-    found = sorted(REPO_ROOT.glob(f"Part_*/{notebook}.ipynb"))
+    found = sorted(REPO_ROOT.glob(f"Part_*/{notebook}.ipynb")) + sorted(REPO_ROOT.glob(f"Appendix/{notebook}.ipynb"))
     return found[0] if found else None
 
 

@@ -27,7 +27,7 @@ export PYTHONPATH=$ROOT/scripts:$SITE${PYTHONPATH:+:$PYTHONPATH} COOKBOOK_MODE=$
 card=$(python3 -c "import torch; assert torch.cuda.is_available(), 'no CUDA GPU'; print(torch.cuda.get_device_name(0))") || exit 2
 echo "$card, $(nvidia-smi -L | wc -l) GPU(s)"
 notebooks=("$@")
-[ ${#notebooks[@]} -eq 0 ] && notebooks=(Part_*/*.ipynb)
+[ ${#notebooks[@]} -eq 0 ] && notebooks=(Part_*/*.ipynb Appendix/*.ipynb)
 records=$LOGS/records.jsonl
 : > "$records"
 failed=0
