@@ -234,6 +234,9 @@ def gpu_suite_table() -> str:
         if r is None:
             lines.append(f"| {notebook_id} | not run yet | | | | |")
             continue
+        if r.get("skipped"):
+            lines.append(f"| {notebook_id} | skipped | {r['gpus']}x {r['card']} | {r['commit'][:7]} | | {r['skipped']} |")
+            continue
         note = r.get("note", "")
         if r.get("parameters"):
             note = f"with {', '.join(f'{k}={v}' for k, v in r['parameters'].items())}" + (f": {note}" if note else "")

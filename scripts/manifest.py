@@ -41,6 +41,7 @@ def notebook(notebook_id: str) -> dict:
     if entry is None:
         raise KeyError(f"{notebook_id} has no entry in notebooks.toml")
     return {"environment": "core", "groups": ["base"], "tools": [], "upstream": [], "gpu_only": [], "timeout": 900,
+            "gpu_suite_skip": "",
             **entry}
 
 

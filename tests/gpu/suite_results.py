@@ -46,7 +46,7 @@ def main() -> int:
     results = json.loads(path.read_text()) if path.exists() else {}
     run = {"card": card, "gpus": int(gpus), "commit": commit, "date": time.strftime("%Y-%m-%d"), "versions": versions}
     path.write_text(json.dumps(merge(records, results, run), indent=1) + "\n")
-    print(f"{results_path}: {sum(r['passed'] for r in records)}/{len(records)} passed in this run; "
+    print(f"{results_path}: {sum(bool(r['passed']) for r in records)}/{len(records)} passed in this run; "
           f"{len(merge(records, results, run)['notebooks'])} notebooks recorded")
     return 0
 
