@@ -232,7 +232,8 @@ def gpu_suite_table() -> str:
     for notebook_id in manifest.notebooks():
         r = runs.get(notebook_id)
         if r is None:
-            lines.append(f"| {notebook_id} | not run yet | | | | |")
+            skip = manifest.notebook(notebook_id).get("gpu_suite_skip")
+            lines.append(f"| {notebook_id} | {'not run: ' + skip if skip else 'not run yet'} | | | | |")
             continue
         if r.get("skipped"):
             lines.append(f"| {notebook_id} | skipped | {r['gpus']}x {r['card']} | {r['commit'][:7]} | | {r['skipped']} |")
