@@ -104,3 +104,21 @@ def test_04_completion_logprob_is_prefs_completion_logprob():
             got, n = mine(model, pair["prompt"], pair[key])
             want, m = prefs.completion_logprob(model, tokenizer, pair["prompt"], pair[key])
             assert n == m and n > 0 and abs(got - want) < 1e-4 * max(1.0, abs(want)), (got, want)
+
+
+def _body(notebook: str, name: str) -> str:
+    """The statements of a function a notebook defines (its name, arguments and defaults aside)."""
+    path = next(ROOT.glob(f"Part_*/{notebook}_*.ipynb"))
+    for cell in json.loads(path.read_text())["cells"]:
+        if cell["cell_type"] == "code":
+            for node in ast.parse("".join(cell["source"])).body:
+                if isinstance(node, ast.FunctionDef) and node.name == name:
+                    return "\n".join(ast.dump(stmt) for stmt in node.body if not (
+                        isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)))
+    raise LookupError(f"{notebook} defines no function {name}")
+
+
+def test_07_generates_as_01_does():
+    """07 compares Axolotl's merged model with 01's by generating the same way: its copy of 01's greedy `answer`
+    (stop at the model's end-of-turn ids, report whether it stopped) must not drift from 01's."""
+    assert _body("07", "generate") == _body("01", "answer")
