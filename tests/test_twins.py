@@ -118,7 +118,8 @@ def _body(notebook: str, name: str) -> str:
     raise LookupError(f"{notebook} defines no function {name}")
 
 
-def test_07_generates_as_01_does():
-    """07 compares Axolotl's merged model with 01's by generating the same way: its copy of 01's greedy `answer`
-    (stop at the model's end-of-turn ids, report whether it stopped) must not drift from 01's."""
+def test_03_and_07_generate_as_01_does():
+    """03 (Unsloth) and 07 (Axolotl) compare their models with 01's by generating the same way: their copies of 01's
+    greedy `answer` (stop at the model's end-of-turn ids, report whether it stopped) must not drift from 01's."""
+    assert _body("03", "answer") == _body("01", "answer")
     assert _body("07", "generate") == _body("01", "answer")
