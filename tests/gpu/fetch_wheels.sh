@@ -49,7 +49,9 @@ CORE=(trl peft datasets dill multiprocess bitsandbytes liger_kernel hjson ninja 
       pydantic pydantic_core annotated-types typing-inspection
       jsonschema jsonschema-specifications referencing rpds-py attrs xgrammar apache-tvm-ffi
       aiohttp aiohappyeyeballs aiosignal frozenlist multidict propcache yarl
-      sentencepiece)  # the image's sentencepiece 0.2.2 cannot train the tiny tokenizer (required_chars): the lock's 0.2.3
+      sentencepiece  # the image's sentencepiece 0.2.2 cannot train the tiny tokenizer (required_chars): the lock's 0.2.3
+      torchao auto-round)  # 10 and 11; torchao's C++ ops are built for torch 2.14 and stay unloaded on the image's 2.11
+                           # (torchao says so and falls back): QAT's fake quantization and the conversion are Python
 CORE_SDIST=(deepspeed)
 UNSLOTH=(unsloth unsloth_zoo trl cut-cross-entropy tyro docstring_parser typeguard msgspec nest-asyncio json5
          structlog)

@@ -5,7 +5,8 @@
 # wheels of .gpu_wheels_unsloth/ first on their path. Results: benchmarks/results/gpu_suite.json (notebook,
 # pass/fail, seconds, card, GPUs, commit, versions, merged per notebook by tests/gpu/suite_results.py), logs in
 # $OUT (or outputs/gpu-suite).
-# Usage: bash tests/gpu/run_suite.sh [Part_1*/01_*.ipynb ...]
+# Usage: bash tests/gpu/run_suite.sh [Part_1*/01_*.ipynb ...]      (--install-only: the wheels, nothing else)
+# Several GPUs, several notebooks at once: tests/gpu/run_lanes.sh.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -23,6 +24,7 @@ SITE=/tmp/cookbook-core-site
 UNSLOTH_SITE=/tmp/cookbook-unsloth-site
 install_wheels .gpu_wheels "$SITE"
 install_wheels .gpu_wheels_unsloth "$UNSLOTH_SITE"
+[ "${1:-}" = --install-only ] && exit 0
 export PYTHONPATH=$ROOT/scripts:$SITE${PYTHONPATH:+:$PYTHONPATH} COOKBOOK_MODE=${COOKBOOK_MODE:-smoke} PYTHONUNBUFFERED=1
 card=$(python3 -c "import torch; assert torch.cuda.is_available(), 'no CUDA GPU'; print(torch.cuda.get_device_name(0))") || exit 2
 echo "$card, $(nvidia-smi -L | wc -l) GPU(s)"
@@ -51,7 +53,7 @@ for nb in "${notebooks[@]}"; do
   echo "{\"notebook\": \"$name\", \"passed\": $([ $rc -eq 0 ] && echo true || echo false), \"seconds\": $seconds}" >> "$records"
   [ $rc -ne 0 ] && { failed=1; tail -30 "$LOGS/$name.log"; }
 done
-gpus=$(nvidia-smi -L | grep -c "^GPU ")
+gpus=$(python3 -c "import torch; print(torch.cuda.device_count())")   # those this run saw (CUDA_VISIBLE_DEVICES)
 commit=${COOKBOOK_COMMIT:-$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)}
 python3 tests/gpu/suite_results.py "$records" "$RESULTS" "$card" "$gpus" "$commit"
 exit $failed

@@ -3,6 +3,10 @@ count, commit, date and library versions of the run that last ran it. A run of s
 entries as they were, so the file says for every notebook which commit it last ran at on which card.
 
     python3 tests/gpu/suite_results.py RECORDS.jsonl RESULTS.json CARD GPUS COMMIT [VERSIONS.json]
+    python3 tests/gpu/suite_results.py --merge RESULTS.json LANE.json [LANE.json ...]
+
+The second form folds the results files of runs made side by side (tests/gpu/run_lanes.sh: one per GPU) into
+RESULTS.json, each notebook's entry as its run recorded it.
 
 RECORDS.jsonl: one {"notebook", "passed", "seconds"} per line (tests/gpu/run_suite.sh writes it), with any other
 keys kept (e.g. "parameters": values a run set on the command line instead of the notebook's defaults). VERSIONS.json:
@@ -38,7 +42,22 @@ def merge(records: list[dict], results: dict, run: dict) -> dict:
             "notebooks": dict(sorted(notebooks.items()))}
 
 
+def merge_runs(results: dict, runs: list[dict]) -> dict:
+    notebooks = dict(results.get("notebooks", {}))
+    for run in runs:
+        notebooks.update(run.get("notebooks", {}))
+    return {"suite": "every notebook in smoke mode on CUDA (tests/gpu/run_suite.sh)",
+            "notebooks": dict(sorted(notebooks.items()))}
+
+
 def main() -> int:
+    if sys.argv[1] == "--merge":
+        path, *lanes = map(Path, sys.argv[2:])
+        results = json.loads(path.read_text()) if path.exists() else {}
+        runs = [json.loads(p.read_text()) for p in lanes if p.exists()]
+        path.write_text(json.dumps(merge_runs(results, runs), indent=1) + "\n")
+        print(f"{path}: merged {sum(len(r.get('notebooks', {})) for r in runs)} entries from {len(runs)} runs")
+        return 0
     records_path, results_path, card, gpus, commit, *rest = sys.argv[1:]
     versions = json.loads(Path(rest[0]).read_text()) if rest else installed()
     records = [json.loads(line) for line in Path(records_path).read_text().splitlines() if line.strip()]
