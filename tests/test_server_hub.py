@@ -54,3 +54,70 @@ def test_hub_login_unreachable_never_prints_the_token(monkeypatch, capsys):
     out = capsys.readouterr()
     assert token not in out.out + out.err
     assert len(out.out.strip().splitlines()) == 1
+
+
+def _notebook(cells):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return nb
+
+
+def _start_cell(script, port_file):
+    return (f"import cookbook, sys, pathlib\n"
+            f"server = cookbook.LocalServer([sys.executable, {str(script)!r}, '{{port}}', '{{api_key}}'], timeout=30)"
+            f".start()\npathlib.Path({str(port_file)!r}).write_text(str(server.port))")
+
+
+def test_server_is_stopped_when_a_later_cell_fails(tmp_path):
+    """A server started in one notebook cell (no `with`) is gone, its port free, after another cell fails."""
+    import nbclient
+
+    from cookbook.server import port_in_use
+
+    script, port_file = tmp_path / "srv.py", tmp_path / "port"
+    script.write_text(SERVER)
+    nb = _notebook([_start_cell(script, port_file),
+                    "import urllib.request; urllib.request.urlopen(server.url + '/health', timeout=5)",  # 401: fails
+                    "print('never runs')"])
+    with pytest.raises(nbclient.exceptions.CellExecutionError, match="401"):
+        nbclient.NotebookClient(nb, timeout=60, kernel_name="python3").execute()
+    port = int(port_file.read_text())
+    assert not port_in_use(port), f"port {port} still answers after the failing notebook"
+
+
+def test_watchdog_stops_the_server_when_the_kernel_is_killed(tmp_path):
+    """No finally, no atexit: the Python process that started the server is SIGKILLed; the watchdog stops it."""
+    import subprocess
+    import time
+
+    from cookbook.server import port_in_use
+
+    script, port_file = tmp_path / "srv.py", tmp_path / "port"
+    script.write_text(SERVER)
+    code = _start_cell(script, port_file) + "\nimport os, signal\nos.kill(os.getpid(), signal.SIGKILL)"
+    proc = subprocess.run([sys.executable, "-c", code], timeout=60)
+    assert proc.returncode == -9
+    port = int(port_file.read_text())
+    deadline = time.monotonic() + 20
+    while port_in_use(port) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not port_in_use(port), f"port {port} still answers 20 s after its parent was killed"
+
+
+def test_ipython_stops_a_cross_cell_server_after_a_failing_cell(tmp_path):
+    """Interactively (no kernel shutdown), the cell that raises is followed by the server's stop."""
+    import nbclient
+
+    from cookbook.server import port_in_use
+
+    script, port_file = tmp_path / "srv.py", tmp_path / "port"
+    script.write_text(SERVER)
+    nb = _notebook([_start_cell(script, port_file), "1 / 0",
+                    "from cookbook.server import port_in_use; assert not server.running and not port_in_use(server.port)"])
+    nbclient.NotebookClient(nb, timeout=60, kernel_name="python3", allow_errors=True).execute()
+    errors = [o for c in nb.cells for o in c.outputs if o.output_type == "error"]
+    assert [e.ename for e in errors] == ["ZeroDivisionError"], errors
+    assert not port_in_use(int(port_file.read_text()))
