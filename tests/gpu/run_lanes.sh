@@ -15,6 +15,10 @@ RESULTS=${GPU_SUITE_RESULTS:-$PWD/benchmarks/results/gpu_suite.json}
 gpus=$(nvidia-smi -L | grep -c "^GPU ")
 [ $# -le "$gpus" ] || { echo "$# lanes for $gpus GPU(s)" >&2; exit 2; }
 bash tests/gpu/run_suite.sh --install-only || exit 2   # the wheels once, before the lanes race for the same folder
+# The CPU work of a lane (building a tiny model, tokenizing) gets its share of the cores: torch's OpenMP threads,
+# one per core in every process, oversubscribe the cores when lanes run side by side, and a build that takes 20 s
+# alone took over 9 minutes with two lanes (H200 x2, 32 cores, 2026-11-29).
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(( $(nproc) / $# ))}
 pids=()
 for i in $(seq 0 $(($# - 1))); do
   lane=$((i + 1))
