@@ -69,9 +69,13 @@ def requirements(notebook_id: str) -> list[str]:
     return [f"{n}=={pins[n]}" for n in packages(notebook_id)]
 
 
+NOTEBOOK_FOLDERS = ("Part_*", "Appendix")   # where notebooks live, in reading order; the one list (tests hold the
+                                            # Makefile, scripts/run_notebook.py and cookbook.run.notebook_path to it)
+
+
 def notebooks() -> dict[str, Path]:
-    """Every notebook file in the checkout, by id."""
-    return {p.stem: p for p in sorted(ROOT.glob("Part_*/*.ipynb")) + sorted(ROOT.glob("Appendix/*.ipynb"))}
+    """Every notebook file in the checkout, by id, in reading order (the Parts, then the Appendix)."""
+    return {p.stem: p for folder in NOTEBOOK_FOLDERS for p in sorted(ROOT.glob(f"{folder}/*.ipynb"))}
 
 
 def main() -> int:

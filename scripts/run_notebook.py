@@ -34,8 +34,10 @@ def find(name: str) -> Path:
     path = Path(name)
     if path.suffix == ".ipynb" and path.is_file():
         return path.resolve()
-    matches = sorted(ROOT.glob(f"Part_*/{name}_*.ipynb")) + sorted(ROOT.glob(f"Part_*/{name}.ipynb"))
-    matches += sorted(ROOT.glob(f"Appendix/{name}.ipynb"))
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from manifest import notebooks  # the one list of notebook folders
+
+    matches = [path for stem, path in notebooks().items() if stem == name or stem.startswith(f"{name}_")]
     if len(matches) != 1:
         raise SystemExit(f"no single notebook matches {name!r}: {[m.name for m in matches]}")
     return matches[0]

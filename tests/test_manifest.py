@@ -114,3 +114,20 @@ def test_install_cells_leave_jupyter_to_the_runtime():
     jupyter = {"ipykernel", "jupyter", "notebook", "jupyterlab", "nbmake", "papermill"}
     for notebook_id in manifest.notebooks():
         assert not jupyter & set(manifest.packages(notebook_id)), notebook_id
+
+
+def test_every_notebook_finder_uses_the_manifests_folders():
+    """The notebook folders are listed once (manifest.NOTEBOOK_FOLDERS); the helper, the runner and the Makefile agree."""
+    import subprocess
+
+    from cookbook.run import notebook_path
+
+    found = manifest.notebooks()
+    assert {stem: notebook_path(stem) for stem in found} == found
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import run_notebook
+
+    assert {stem: run_notebook.find(stem) for stem in found} == found
+    make = subprocess.run(["make", "-s", "--no-print-directory", "-f", "Makefile", "-f", "-", "print-notebooks"],
+                          input="print-notebooks:\n\t@echo $(NOTEBOOKS)\n", capture_output=True, text=True, cwd=ROOT)
+    assert make.stdout.split() == [str(p.relative_to(ROOT)) for p in found.values()], make.stderr
