@@ -38,6 +38,19 @@ while alive():
 """
 
 
+def tool_python(env: str) -> Path:
+    """The Python of a command-line tool's own environment, `.venvs/<env>` (vllm, llama-server, axolotl), built
+    by `scripts/setup_envs.py --env <env>` when it is missing. A server runs from it as a process, the way it is
+    deployed, while the notebook's kernel stays in the core environment."""
+    from .run import REPO_ROOT
+
+    python = REPO_ROOT / ".venvs" / env / "bin" / "python"
+    if not python.exists():
+        print(f"building the {env} environment (.venvs/{env}) with scripts/setup_envs.py ...", flush=True)
+        subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / "setup_envs.py"), "--env", env], check=True)
+    return python
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -135,15 +148,19 @@ class LocalServer:
         if self.proc is not None:
             group = self.proc.pid
             if self.proc.poll() is None:
-                _signal_group(group, signal.SIGTERM)
+                # the server first, so that it shuts its workers down in order (signalling the whole group at once
+                # kills vLLM's engine core under its API server, which then logs an EngineDeadError)
+                self.proc.terminate()
                 try:
                     self.proc.wait(timeout=30)
                 except subprocess.TimeoutExpired:
                     _signal_group(group, signal.SIGKILL)
                     self.proc.wait()
-            deadline = time.monotonic() + 15          # its worker processes (vLLM's engine core) end too
+            deadline = time.monotonic() + 15          # its worker processes end too
             while _group_alive(group) and time.monotonic() < deadline:
                 time.sleep(0.1)
+                if time.monotonic() > deadline - 10:
+                    _signal_group(group, signal.SIGTERM)
             if _group_alive(group):
                 _signal_group(group, signal.SIGKILL)
             while port_in_use(self.port) and time.monotonic() < deadline:
