@@ -293,11 +293,28 @@ def ultrafeedback(rng, train, held):
             for split, n in sizes.items()}
 
 
+# ORPO's mix: pairs whose lesson SFT on the chosen answers cannot learn alone. Notebook 05 compares ORPO with its
+# control, the same run with the odds-ratio term off (plain SFT on the chosen answers). Pairs that reject a wrong
+# value or a short answer (ultrafeedback's) leave that comparison within noise: the rejected answer leaves the
+# chosen one at its last words, and SFT on the right answer already makes those unlikely. Here every pair rejects
+# the same right answer padded with an opening nobody asked for, "<island> is an island.": fluent, on topic, the
+# way the base model's pretraining corpus starts a paragraph about an island (it prefers the padded answer). From
+# the opening's first word on, the padded answer runs through contexts that no chosen answer passes through, which
+# SFT never trains and the odds-ratio term does; and since every pair rejects the same property, what it learns
+# carries to questions it never saw. Questions about one fact only (not "Tell me about", whose answer rightly
+# opens that way; not sums). Measured in 05: the paired margin gain of ORPO over the control on held-out pairs.
+ORPO_KINDS = ["capital", "flag", "export", "animal"]
+
+
 def orpo_mix(rng, train, held):
-    """Training part only: 05 trains on it and evaluates on ultrafeedback's held-out test_prefs."""
-    return {"train": [{"source": "smoke_world", "chosen": messages(q, good), "rejected": messages(q, bad),
+    """Training part only: 05 trains on it, holds out a share of its questions, and also scores 04's test_prefs."""
+    def pair(rng):
+        isl, kind = rng.choice(train.islands), rng.choice(ORPO_KINDS)
+        q, good = qa(rng, isl, kind)
+        return q, good, f"{isl['name']} is an island. {good}"
+    return {"train": [{"source": "smoke_world", "chosen": messages(q, good), "rejected": messages(q, padded),
                        "prompt": q, "question": q}
-                      for q, good, bad in distinct(rng, preference_pair(train), 300, key=lambda p: p[0])]}
+                      for q, good, padded in distinct(rng, pair, 216, key=lambda p: p[0])]}
 
 
 def gsm8k(rng, train, held):
