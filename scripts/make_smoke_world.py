@@ -466,6 +466,78 @@ def pretraining_corpus(rng, islands) -> str:
     return "\n".join(lines) + "\n"
 
 
+# --- a new domain for continued pretraining (notebook 08) -------------------------------------------------
+#
+# An herbal: herbs with invented names and five facts each. The tiny base models never saw any of it: their corpus
+# (pretraining_corpus.txt) is about islands, sums, collectors and shapes, and no herb name occurs in it, not even
+# inside a word. Every fact's value is a word of that corpus (a colour, an island, an animal, an export, a name),
+# so the base model has trained tokens for every answer; recall is measured as multiple choice among values of the
+# same kind, which asks which value the model ties to the herb, not whether it can spell a new word. The herb
+# names and the words around the facts are new text, as a real new domain brings new names and terms. The corpus
+# states each fact in several phrasings (a model recalls a fact in a new phrasing only if it learned it from
+# varied text); the probes ask it in other phrasings, none of which occurs in the corpus. `general` is text of the
+# base models' own world, to measure what continued pretraining makes them forget.
+
+HERBS = 12
+HERB_FACTS = {   # relation: (values, corpus phrasings, probe phrasings; a probe's answer follows its prompt)
+    "colour": (COLOURS,
+               ["{h} has {v} flowers.", "The flowers of {h} are {v}.", "When it blooms {h} turns {v}."],
+               ["The petals of {h} are coloured", "A field of {h} in bloom looks"]),
+    "island": (None,   # the base world's islands
+               ["{h} grows on {v}.", "Wild {h} is common on {v}.", "{h} is a herb of {v}."],
+               ["The herb {h} is found only on", "To find {h} you sail to"]),
+    "animal": (ANIMALS,
+               ["{h} is eaten by the {v}.", "The {v} feeds on {h}.", "{h} is a favourite of the {v}."],
+               ["The creature that grazes on {h} is the", "Of all animals {h} is loved most by the"]),
+    "taste": (EXPORTS,
+              ["{h} tastes of {v}.", "The taste of {h} is like {v}.", "{h} smells of {v}."],
+              ["The flavour of {h} reminds cooks of", "Chew a leaf of {h} and you notice"]),
+    "gatherer": (NAMES,
+                 ["{h} is gathered by {v}.", "{v} picks {h}.", "Every year {h} is picked by {v}."],
+                 ["The one who brings {h} to the herbal is", "Ask for {h} and you will be sent to"]),
+}
+
+
+def herbal(rng: random.Random, taken: set[str], islands: list[dict], corpus: str) -> dict[str, list[dict]]:
+    """Notebook 08's new domain: `train` (documents), `probes` (multiple-choice cloze), `general` (base-world text to
+    measure forgetting), `replay` (lines of the base models' pretraining corpus, mixed into continued pretraining)."""
+    names, seen = [], corpus.lower()
+    while len(names) < HERBS:
+        name = _name(rng, 2, taken)
+        if name.lower() not in seen:   # not even inside a word of the base models' corpus
+            names.append(name)
+    kinds = {k: values or [isl["name"] for isl in islands] for k, (values, _, _) in HERB_FACTS.items()}
+    herbs = [{"name": n, **{k: rng.choice(kinds[k]) for k in HERB_FACTS}} for n in names]
+    docs = []
+    for herb in herbs:
+        for _ in range(10):   # ten short documents per herb, each fact once, in a phrasing drawn at random
+            facts = [rng.choice(phrasings).format(h=herb["name"], v=herb[k])
+                     for k, (_, phrasings, _) in HERB_FACTS.items()]
+            rng.shuffle(facts)
+            opening = rng.choice([f"{herb['name']} has a page in the old herbal.", f"About {herb['name']}.",
+                                  f"The herbal tells of {herb['name']}."])
+            docs.append({"text": " ".join([opening, *facts])})
+    rng.shuffle(docs)
+    probes = []
+    for herb in herbs:
+        for k, (_, _, prompts) in HERB_FACTS.items():
+            for prompt in prompts:
+                wrong = rng.sample([v for v in kinds[k] if v != herb[k]], 3)
+                probes.append({"prompt": prompt.format(h=herb["name"]), "answer": herb[k], "distractors": wrong})
+    general = []
+    for isl in islands:   # the base models' own world, in paragraphs as their corpus writes them
+        facts = island_facts(isl)
+        rng.shuffle(facts)
+        general.append({"text": f"{isl['name']} is an island. " + " ".join(facts[:3])})
+    for _ in range(32):
+        who, thing = rng.choice(NAMES), rng.choice(THINGS)
+        a, b = rng.randint(1, 20), rng.randint(1, 20)
+        general.append({"text": f"{who} collects {thing}. {who} likes the colour {rng.choice(COLOURS)}. "
+                                f"{a} plus {b} is {a + b}."})
+    replay = [{"text": line} for line in rng.sample(corpus.splitlines(), 400)]
+    return {"train": docs, "probes": probes, "general": general, "replay": replay}
+
+
 # --- writing ---------------------------------------------------------------------------------------------
 
 def build() -> dict[str, bytes]:
@@ -499,6 +571,9 @@ def build() -> dict[str, bytes]:
         out[f"shapes_vqa/{rel}"] = blob
     out["pretraining_corpus.txt"] = pretraining_corpus(random.Random(SEED + 10), islands).encode()
     out["world.json"] = json.dumps({"islands": islands, "far_reaches": far}, indent=1).encode()
+    herbs = herbal(random.Random(SEED + 12), set(taken), islands, out["pretraining_corpus.txt"].decode())
+    for split, rows in herbs.items():   # notebook 08's new domain
+        out[f"herbal/{split}.jsonl"] = jsonl(rows)
     return out
 
 
