@@ -105,3 +105,37 @@ def test_sft_data_settings_train_the_answers_only():
     for entry in config("sft_lora")["datasets"] + config("sft_lora")["test_datasets"]:
         assert entry["type"] == "chat_template" and entry["roles_to_train"] == ["assistant"]
         assert entry["message_field_training"] == "train" and entry["train_on_eos"] == "turn"
+
+
+# --- notebook 08: continued pretraining (configs/08_cpt.yml + configs/08_smoke.yml) ------------------------------
+
+def cpt_config(name: str) -> dict:
+    return yaml.safe_load((CONFIGS / f"08_{name}.yml").read_text())
+
+
+def test_cpt_smoke_override_touches_only_sizes_and_hardware_switches():
+    smoke, full = cpt_config("smoke"), cpt_config("cpt")
+    assert set(smoke) == {"common", "cpt"}
+    assert set(smoke["common"]) <= HARDWARE, set(smoke["common"]) - HARDWARE
+    assert set(smoke["cpt"]) <= SIZES | HARDWARE, set(smoke["cpt"]) - SIZES - HARDWARE
+    assert {k for k in smoke["cpt"] if k in SIZES} - {"max_steps"} <= set(full)
+
+
+@pytest.mark.parametrize("smoke", [True, False], ids=["smoke", "full"])
+def test_cpt_config_is_continued_pretraining(smoke):
+    """Raw text, every token trained, every weight trained, the replay entry notebook 08 writes, its held-out file."""
+    over = cpt_config("smoke")
+    c = {**cpt_config("cpt"), **(over["common"] | over["cpt"] if smoke else {})}
+    assert "adapter" not in c and "load_in_4bit" not in c and "load_in_8bit" not in c   # full-parameter training
+    for entry in c["datasets"] + c["test_datasets"]:
+        assert entry["type"] == "completion" and entry["field"] == "text" and entry["ds_type"] == "json"
+    assert [d["path"] for d in c["datasets"]] == ["data/domain_train.jsonl", "data/replay.jsonl"]
+    assert [d["path"] for d in c["test_datasets"]] == ["data/domain_test.jsonl"]
+    assert "chat_template" not in c   # no prompt format
+    assert c["seed"] == 42 and c["output_dir"] == "cpt" and c["lr_scheduler"] == "cosine" and c["warmup_ratio"] > 0
+    if not smoke:
+        assert c["base_model"] == "TinyLlama/TinyLlama_v1.1" and c["num_epochs"] == 1 and c["sample_packing"] is True
+        assert c["learning_rate"] <= 1e-4   # well below TinyLlama's pretraining peak (4e-4)
+    else:   # below the tiny model's own pretraining peak
+        from cookbook.tiny import PRETRAIN
+        assert c["learning_rate"] <= PRETRAIN["lr"] and c["sequence_len"] <= PRETRAIN["seq_len"]
