@@ -1,7 +1,7 @@
 """The notebooks on data and a model family they were not written on, through their parameters (papermill).
 
 Nothing in a notebook may depend on the fixtures' content, the tiny Llama tokenizer or its chat template: here 01
-and 04 run on data files this test writes (other content, same schema), and 01, 01b and 04 run on a tiny
+and 04 run on data files this test writes (other content, same schema), and 01, 01b, 04 and 06 run on a tiny
 Qwen2 model with a byte-level BPE tokenizer and a ChatML template whose turns end with <|im_end|>. Their Checks
 must pass. Each run goes through scripts/run_notebook.py, the way `make run NB=.. P=".."` runs a notebook.
 """
@@ -77,11 +77,11 @@ def test_01_and_04_on_data_files_the_test_writes(tmp_path):
     assert manifest["parameters"]["DATASET"] == str(mine) and manifest["mode"] == "smoke"
 
 
-def test_01_01b_04_on_a_qwen2_model_with_a_chatml_template(tmp_path):
+def test_01_01b_04_06_on_a_qwen2_model_with_a_chatml_template(tmp_path):
     qwen = cookbook.tiny_model("qwen2")
     for notebook in ("01", "01b"):
         _run(notebook, tmp_path / "out", BASE_MODEL=qwen)
-    for notebook in ("04",):  # it starts from 01's merged model: the Qwen one, in this outputs folder
+    for notebook in ("04", "06"):  # they start from 01's merged model: the Qwen one, in this outputs folder
         _run(notebook, tmp_path / "out")
     config = json.loads((tmp_path / "out" / "smoke" / "01_SFT_with_TRL_and_LoRA" / "merged" / "config.json").read_text())
     assert config["model_type"] == "qwen2"
