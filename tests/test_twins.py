@@ -123,3 +123,31 @@ def test_03_and_07_generate_as_01_does():
     greedy `answer` (stop at the model's end-of-turn ids, report whether it stopped) must not drift from 01's."""
     assert _body("03", "answer") == _body("01", "answer")
     assert _body("07", "generate") == _body("01", "answer")
+
+
+
+def _function(notebook: str, name: str, **namespace):
+    """The function `name` as a notebook defines it, compiled alone (for functions that need only `namespace`)."""
+    path = next(ROOT.glob(f"Part_*/{notebook}_*.ipynb"))
+    for cell in json.loads(path.read_text())["cells"]:
+        if cell["cell_type"] == "code":
+            for node in ast.parse("".join(cell["source"])).body:
+                if isinstance(node, ast.FunctionDef) and node.name == name:
+                    exec(compile(ast.Module(body=[node], type_ignores=[]), f"{path.name}:{name}", "exec"), namespace)
+                    return namespace[name]
+    raise LookupError(f"{notebook} defines no function {name}")
+
+
+@pytest.mark.parametrize("notebook", ["12", "13", "18"])
+def test_later_notebooks_render_schemas_as_01b_trained_on(notebook):
+    """12, 13 and 18 prompt 01b's JSON model with their own copy of 01b's `describe` (the schema in its system prompt):
+    a copy that renders a schema differently prompts the model out of its training format, silently."""
+    rows = [json.loads(line) for split in ("train", "test")
+            for line in (ROOT / "data" / "json_extraction" / f"{split}.jsonl").read_text().splitlines()]
+    schemas = [json.loads(s) for s in {r["schema"] for r in rows}] + [   # the fixture's, and other flat ones
+        {"type": "object", "properties": {"n": {"type": "integer"}, "ok": {"type": "boolean"}, "x": {"type": "number"}}},
+        {"type": "object", "properties": {"c": {"type": "string", "enum": ["a", "b b", "c\"d"]}, "s": {"type": "string"}}},
+        {"type": "object", "properties": {"level": {"type": "integer", "enum": [1, 2, 3]}}, "required": ["level"]}]
+    want, got = _function("01b", "describe", json=json), _function(notebook, "describe", json=json)
+    for schema in schemas:
+        assert got(schema) == want(schema), schema
