@@ -19,6 +19,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
+SUITE = "every notebook in smoke mode on CUDA (tests/gpu/run_suite.sh)"
 PACKAGES = ("torch", "transformers", "trl", "peft", "accelerate", "datasets", "bitsandbytes", "deepspeed",
             "liger-kernel", "unsloth", "pandas", "matplotlib")
 
@@ -38,16 +39,14 @@ def merge(records: list[dict], results: dict, run: dict) -> dict:
     for r in records:
         extra = {k: v for k, v in r.items() if k not in ("notebook", "passed", "seconds")}  # e.g. "parameters"
         notebooks[r["notebook"]] = {"passed": r["passed"], "seconds": r["seconds"], **extra, **run}
-    return {"suite": "every notebook in smoke mode on CUDA (tests/gpu/run_suite.sh)",
-            "notebooks": dict(sorted(notebooks.items()))}
+    return {"suite": SUITE, "notebooks": dict(sorted(notebooks.items()))}
 
 
 def merge_runs(results: dict, runs: list[dict]) -> dict:
     notebooks = dict(results.get("notebooks", {}))
     for run in runs:
         notebooks.update(run.get("notebooks", {}))
-    return {"suite": "every notebook in smoke mode on CUDA (tests/gpu/run_suite.sh)",
-            "notebooks": dict(sorted(notebooks.items()))}
+    return {"suite": SUITE, "notebooks": dict(sorted(notebooks.items()))}
 
 
 def main() -> int:
